@@ -1,0 +1,94 @@
+"""Install pytest-ecr's ``before-send`` dispatcher into botocore without importing botocore.
+
+botocore copies its built-in handlers (``botocore.handlers.BUILTIN_HANDLERS``) into every new
+session, and every client copies its session's handlers. Appending one dispatcher there, as soon as
+``botocore.handlers`` is imported, therefore reaches every session and client made afterwards,
+including clients created before a fake is activated. The dispatcher does nothing unless a fake is
+active. Importing this module costs microseconds: botocore is only touched once something else
+imports it, which keeps the plugin free for test runs that never use ECR.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+from typing import Any, Protocol
+
+_HANDLERS_MODULE = "botocore.handlers"
+
+
+class Responder(Protocol):
+    """What an active fake offers the dispatcher."""
+
+    def answer_botocore(self, request: Any, event_name: str) -> Any: ...
+
+
+#: Active fakes, innermost last. Only the innermost answers.
+ACTIVE: list[Responder] = []
+
+
+def before_send(request: Any, event_name: str = "", **_: Any) -> Any:
+    """botocore ``before-send.ecr`` handler: answer from the active fake, else let botocore send."""
+    if not ACTIVE:
+        return None
+    return ACTIVE[-1].answer_botocore(request, event_name)
+
+
+def before_sign(request_signer: Any = None, **_: Any) -> None:
+    """botocore ``before-sign.ecr`` handler: give a client that found no credentials fake ones.
+
+    A client created before the fake started, on a machine without AWS credentials, has none and
+    could not sign; the fake answers it anyway, so it gets the same static fake credentials.
+    """
+    if ACTIVE and request_signer is not None and getattr(request_signer, "_credentials", True) is None:
+        from botocore.credentials import Credentials
+
+        request_signer._credentials = Credentials(*FAKE_CREDENTIALS)
+
+
+FAKE_CREDENTIALS = ("AKIAPYTESTECRFAKE000", "pytest-ecr-fake-secret-access-key")
+
+
+def _register(handlers: ModuleType) -> None:
+    for spec in (
+        ("before-send.ecr", before_send, handlers.REGISTER_FIRST),
+        ("before-sign.ecr", before_sign, handlers.REGISTER_FIRST),
+    ):
+        if spec not in handlers.BUILTIN_HANDLERS:
+            handlers.BUILTIN_HANDLERS.append(spec)
+
+
+class _Loader(importlib.abc.Loader):
+    def __init__(self, wrapped: importlib.abc.Loader) -> None:
+        self._wrapped = wrapped
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return self._wrapped.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        self._wrapped.exec_module(module)
+        _register(module)
+
+
+class _Finder(importlib.abc.MetaPathFinder):
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != _HANDLERS_MODULE:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _Loader(spec.loader)
+        return spec
+
+
+def install() -> None:
+    """Make sure every botocore session created from now on carries the dispatcher."""
+    handlers = sys.modules.get(_HANDLERS_MODULE)
+    if handlers is not None:
+        _register(handlers)
+    elif not any(isinstance(f, _Finder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _Finder())

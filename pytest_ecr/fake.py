@@ -1,0 +1,234 @@
+"""FakeECR: the facade tests use, with or without pytest."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from . import _hook, synthetic
+from ._hook import FAKE_CREDENTIALS
+from .calls import CallLog
+from .clock import Clock
+from .protocol import dispatch
+from .protocol.model import TARGET_PREFIX
+from .service.context import Context
+from .service.errors import ECRError
+from .service.images import store_image
+from .store import Repository, Store
+from .transport import Isolation, body_bytes, header, request_identity, response
+
+if TYPE_CHECKING:
+    from mypy_boto3_ecr import ECRClient
+
+DEFAULT_ACCOUNT = "123456789012"
+DEFAULT_REGION = "us-east-1"
+SECONDS_PER_DAY = 86400
+
+
+class FakeError(Exception):
+    """Raised by the fake's helpers with the ECR error they ran into."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class RepositoryHandle:
+    name: str
+    arn: str
+    uri: str
+    registry_id: str
+    region: str
+
+
+@dataclass(frozen=True)
+class PushedImage:
+    repository: str
+    digest: str
+    tags: tuple[str, ...]
+    size: int
+    manifest: str
+    media_type: str
+    pushed_at: float
+
+
+class FakeECR:
+    """An in-memory ECR: every account and region, one clock, one call log."""
+
+    def __init__(
+        self,
+        account_id: str = DEFAULT_ACCOUNT,
+        region: str = DEFAULT_REGION,
+        allow_services: Iterable[str] = (),
+        clock: Clock | None = None,
+    ) -> None:
+        self.account_id = account_id
+        self.region = region
+        self.allow_services = frozenset(allow_services)
+        self.clock = clock or Clock()
+        self.store = Store()
+        self.calls = CallLog()
+        self._lock = threading.RLock()
+        self._isolation: Isolation | None = None
+        self._access_keys: dict[str, str] = {}
+        self._key_counter = itertools.count(1)
+        self._image_counter = itertools.count(1)
+
+    # -- activation ---------------------------------------------------------------------------
+
+    @property
+    def active(self) -> bool:
+        return self._isolation is not None
+
+    def start(self) -> FakeECR:
+        if self._isolation is not None:
+            raise RuntimeError("this FakeECR is already active")
+        _hook.install()
+        self._isolation = Isolation(self.region, self.allow_services).__enter__()
+        _hook.ACTIVE.append(self)
+        return self
+
+    def stop(self) -> None:
+        if self._isolation is None:
+            return
+        _hook.ACTIVE.remove(self)
+        self._isolation.__exit__(None, None, None)
+        self._isolation = None
+
+    def __enter__(self) -> FakeECR:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- transport ----------------------------------------------------------------------------
+
+    def answer_botocore(self, request: Any, event_name: str) -> Any:
+        key, region = request_identity(request)
+        account = self._access_keys.get(key or "", self.account_id)
+        exchange = self.handle(header(request, "X-Amz-Target"), body_bytes(request), account, region or self.region)
+        return response(request.url, exchange.status, exchange.headers(), exchange.body)
+
+    def handle(self, target: str | None, body: bytes, account: str, region: str) -> dispatch.Exchange:
+        """Serve one ECR JSON request for ``account`` in ``region`` and log it."""
+        with self._lock:
+            exchange = dispatch.handle(target, body, self.context(account, region))
+            self.calls.append(exchange)
+        return exchange
+
+    def context(self, account: str | None = None, region: str | None = None) -> Context:
+        return Context(self.store, self.clock, account or self.account_id, region or self.region)
+
+    def problems(self) -> list[dispatch.Exchange]:
+        """Calls the fake could not answer faithfully: its own bugs and unimplemented operations."""
+        return [c for c in self.calls if c.traceback is not None]
+
+    # -- clients --------------------------------------------------------------------------------
+
+    def client(self, region: str | None = None, account: str | None = None, **kwargs: Any) -> ECRClient:
+        """A boto3 ECR client on this fake, for ``account`` (default: the fake's) in ``region``."""
+        import boto3
+
+        access_key = FAKE_CREDENTIALS[0]
+        if account is not None and account != self.account_id:
+            access_key = f"AKIAPYTESTECR{next(self._key_counter):07d}"
+            self._access_keys[access_key] = account
+        return boto3.client(  # type: ignore[no-any-return]
+            "ecr",
+            region_name=region or self.region,
+            aws_access_key_id=access_key,
+            aws_secret_access_key=FAKE_CREDENTIALS[1],
+            **kwargs,
+        )
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _call(self, operation: str, params: dict[str, Any], account: str | None, region: str | None) -> Any:
+        import json
+
+        exchange = dispatch.handle(
+            TARGET_PREFIX + operation, json.dumps(params).encode(), self.context(account, region)
+        )
+        if exchange.traceback is not None and exchange.error_code == "ServerException":
+            raise RuntimeError(f"pytest-ecr internal error in {operation}:\n{exchange.traceback}")
+        if exchange.error_code is not None:
+            raise FakeError(exchange.error_code, exchange.error_message or "")
+        return exchange.response
+
+    def create_repository(
+        self, name: str, *, account: str | None = None, region: str | None = None, **params: Any
+    ) -> RepositoryHandle:
+        """CreateRepository, with the same rules as the API; ``params`` as in the API."""
+        with self._lock:
+            repo = self._call("CreateRepository", {"repositoryName": name, **params}, account, region)["repository"]
+        return RepositoryHandle(
+            repo["repositoryName"], repo["repositoryArn"], repo["repositoryUri"], repo["registryId"],
+            region or self.region,
+        )
+
+    def repository(self, name: str, account: str | None = None, region: str | None = None) -> Repository:
+        """The stored state of a repository, or a KeyError listing those that exist."""
+        __tracebackhide__ = True
+        reg = self.store.registry(account or self.account_id, region or self.region)
+        if name not in reg.repositories:
+            raise KeyError(
+                f"no repository {name!r} in account {reg.account} / {reg.region}; "
+                f"existing: {sorted(reg.repositories) or 'none'}"
+            )
+        return reg.repositories[name]
+
+    def push_image(
+        self,
+        repository: str,
+        tags: Sequence[str] | str | None = None,
+        *,
+        size: int | None = None,
+        pushed_at: float | None = None,
+        pushed_days_ago: float | None = None,
+        format: str = "oci",
+        account: str | None = None,
+        region: str | None = None,
+    ) -> PushedImage:
+        """Push one distinct synthetic image (its blobs, then its manifest under each tag)."""
+        tag_list = [tags] if isinstance(tags, str) else list(tags or [])
+        if pushed_at is None and pushed_days_ago is not None:
+            pushed_at = self.clock.now() - pushed_days_ago * SECONDS_PER_DAY
+        with self._lock:
+            repo = self.repository(repository, account, region)
+            image = synthetic.build(f"{repository}#{next(self._image_counter)}", size, format)
+            for blob in image.blobs:
+                repo.blobs.setdefault(blob.digest, blob)
+            ctx = self.context(account, region)
+            try:
+                stored = store_image(ctx, repo, image.manifest, image.media_type, tag_list[0] if tag_list else None,
+                                     pushed_at=pushed_at)
+                for tag in tag_list[1:]:
+                    store_image(ctx, repo, image.manifest, image.media_type, tag)
+            except ECRError as err:
+                raise FakeError(err.code, err.message) from None
+        return PushedImage(repository, stored.digest, tuple(stored.tags), stored.size, stored.manifest,
+                           stored.media_type, stored.pushed_at)
+
+    def seed(
+        self,
+        repositories: Sequence[str | dict[str, Any]] = (),
+        images: dict[str, Sequence[Any]] | None = None,
+    ) -> None:
+        """Create repositories and push images as the ``ecr_seed`` marker describes."""
+        for entry in repositories:
+            params = {"repositoryName": entry} if isinstance(entry, str) else dict(entry)
+            self.create_repository(params.pop("repositoryName"), **params)
+        for repo_name, entries in (images or {}).items():
+            if repo_name not in self.store.registry(self.account_id, self.region).repositories:
+                self.create_repository(repo_name)
+            for entry in entries:
+                if isinstance(entry, dict):
+                    spec = dict(entry)
+                    self.push_image(repo_name, spec.pop("tags", None), **spec)
+                else:
+                    self.push_image(repo_name, entry)

@@ -1,0 +1,115 @@
+"""The pytest plugin: ini and command-line options, markers, fixtures.
+
+Nothing here imports boto3 or botocore at module level: a test run that never asks for the fake
+pays only for this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from . import _hook
+from .config import Config, add_options, resolve
+
+if TYPE_CHECKING:
+    from mypy_boto3_ecr import ECRClient
+
+    from .fake import FakeECR, RepositoryHandle
+
+DOCS = "https://pytest-ecr.readthedocs.io/en/latest"
+_CONFIG = pytest.StashKey[Config]()
+MARKERS = {
+    "ecr_seed": "ecr_seed(repositories=(), images=None): create repositories and push synthetic images "
+    f"before the test (activates the `ecr` fixture). See {DOCS}/markers.html",
+    "ecr_config": "ecr_config(account_id=None, region=None, allow_services=None): settings of the fake for "
+    f"this test, over command line and ini. See {DOCS}/configuration.html",
+}
+
+# Before any test module can make a botocore session, make sure sessions will carry our handlers.
+_hook.install()
+
+
+def _seed_args(
+    repositories: Sequence[str | dict[str, Any]] = (), images: dict[str, Sequence[Any]] | None = None
+) -> tuple[Sequence[str | dict[str, Any]], dict[str, Sequence[Any]] | None]:
+    if isinstance(repositories, (str, dict)):
+        raise TypeError("repositories= takes a list of names or CreateRepository parameter dicts")
+    if images is not None and not isinstance(images, dict):
+        raise TypeError("images= takes a dict of repository name -> list of images")
+    return repositories, images
+
+
+def _config_args(
+    account_id: str | None = None, region: str | None = None, allow_services: Sequence[str] | None = None
+) -> dict[str, Any]:
+    given = {"account_id": account_id, "region": region}
+    if allow_services is not None:
+        given["allow_services"] = tuple(allow_services)
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def _marker_call(marker: pytest.Mark, signature: Any) -> Any:
+    __tracebackhide__ = True
+    try:
+        return signature(*marker.args, **marker.kwargs)
+    except TypeError as exc:
+        raise TypeError(f"@pytest.mark.{marker.name}: {exc}. Usage: {MARKERS[marker.name]}") from None
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for text in MARKERS.values():
+        config.addinivalue_line("markers", text)
+    config.stash[_CONFIG] = resolve(config)
+
+
+def _test_config(request: pytest.FixtureRequest) -> Config:
+    __tracebackhide__ = True
+    cfg = request.config.stash[_CONFIG]
+    for marker in reversed(list(request.node.iter_markers("ecr_config"))):
+        cfg = replace(cfg, **_marker_call(marker, _config_args))
+    return cfg
+
+
+@pytest.fixture(autouse=True)
+def _ecr_marker_activation(request: pytest.FixtureRequest) -> None:
+    """A test marked ecr_seed / ecr_config gets the fake without asking for it."""
+    if any(request.node.get_closest_marker(name) for name in MARKERS):
+        request.getfixturevalue("ecr")
+
+
+@pytest.fixture
+def ecr(request: pytest.FixtureRequest) -> Iterator[FakeECR]:
+    """A fresh fake ECR, active for this test; boto3 ECR clients are answered by it."""
+    __tracebackhide__ = True
+    from .fake import FakeECR
+
+    cfg = _test_config(request)
+    seeds = [_marker_call(m, _seed_args) for m in reversed(list(request.node.iter_markers("ecr_seed")))]
+    with FakeECR(cfg.account_id, cfg.region, cfg.allow_services) as fake:
+        for repositories, images in seeds:
+            fake.seed(repositories, images)
+        yield fake
+    problems = fake.problems()
+    if problems:
+        details = "\n\n".join(f"{c.operation}: {c.error_code}\n{c.traceback}" for c in problems)
+        pytest.fail(f"pytest-ecr could not answer {len(problems)} call(s) faithfully:\n\n{details}", pytrace=False)
+
+
+@pytest.fixture
+def ecr_client(ecr: FakeECR) -> ECRClient:
+    """A boto3 ECR client on the fake, in the configured account and region."""
+    return ecr.client()
+
+
+@pytest.fixture
+def ecr_repo(ecr: FakeECR) -> RepositoryHandle:
+    """A repository named ``test-repo`` created in the fake (``.name``, ``.arn``, ``.uri``)."""
+    return ecr.create_repository("test-repo")

@@ -1,0 +1,54 @@
+"""Write a handler's result as JSON 1.1 against the operation's output shape.
+
+Absent members (None) are omitted, timestamps become epoch seconds with millisecond precision,
+blobs become base64. A member the shape does not declare is a bug in the fake, never silently
+dropped: it raises, and the dispatcher reports it as a ServerException with the traceback.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Any
+
+from botocore.model import ListShape, MapShape, Shape, StructureShape
+
+
+class OutputShapeError(TypeError):
+    """The fake produced something its botocore output shape does not allow."""
+
+
+def write(shape: Shape, value: Any, path: str = "") -> Any:
+    if isinstance(shape, StructureShape):
+        if not isinstance(value, dict):
+            raise OutputShapeError(f"{path or shape.name}: expected a structure, got {type(value).__name__}")
+        out = {}
+        for name, item in value.items():
+            if item is None:
+                continue
+            member = shape.members.get(name)
+            if member is None:
+                raise OutputShapeError(f"{path or shape.name}: '{name}' is not a member of {shape.name}")
+            out[name] = write(member, item, f"{path}.{name}" if path else name)
+        return out
+    if isinstance(shape, ListShape):
+        return [write(shape.member, item, f"{path}[{i}]") for i, item in enumerate(value)]
+    if isinstance(shape, MapShape):
+        return {write(shape.key, k, path): write(shape.value, v, f"{path}.{k}") for k, v in value.items()}
+    kind = shape.type_name
+    if kind == "timestamp":
+        seconds = value.timestamp() if isinstance(value, datetime) else float(value)
+        return round(seconds, 3)
+    if kind == "blob":
+        return base64.b64encode(value).decode("ascii")
+    expected: type | tuple[type, ...] = {
+        "string": str,
+        "integer": int,
+        "long": int,
+        "boolean": bool,
+        "float": (int, float),
+        "double": (int, float),
+    }[kind]
+    if not isinstance(value, expected) or (kind in ("integer", "long") and isinstance(value, bool)):
+        raise OutputShapeError(f"{path}: expected {kind}, got {type(value).__name__}")
+    return value

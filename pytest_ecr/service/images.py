@@ -1,0 +1,398 @@
+"""Images: PutImage, BatchGetImage, BatchDeleteImage, ListImages, DescribeImages (spec §3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..store import Image, Repository
+from . import manifests
+from .context import Context
+from .errors import (
+    ImageAlreadyExistsException,
+    ImageDigestDoesNotMatchException,
+    ImageNotFoundException,
+    ImageTagAlreadyExistsException,
+    InvalidParameterException,
+    LayersNotFoundException,
+    LimitExceededException,
+    ReferencedImagesNotFoundException,
+)
+from .manifests import DIGEST_RE, TAG_RE
+from .mutability import tag_is_immutable
+from .pagination import page
+from .registry import operation
+
+MAX_IMAGES = 100_000
+MAX_TAGS_PER_IMAGE = 1000
+
+ImageId = dict[str, str]
+
+
+def _regex_constraint(regex: str) -> str:
+    return f"must satisfy regular expression '{regex}'"
+
+
+def _not_found_message(image_id: ImageId, repo: Repository) -> str:
+    digest, tag = image_id.get("imageDigest"), image_id.get("imageTag")
+    rendered = ", ".join(
+        f"{k}:{'null' if v is None else repr(v)}" for k, v in (("imageDigest", digest), ("imageTag", tag))
+    )
+    return (
+        f"The image with imageId {{{rendered}}} does not exist within the repository with name "
+        f"'{repo.name}' in the registry with id '{repo.registry_id}'"
+    )
+
+
+def _bracketed(digests: list[str]) -> str:
+    return "[" + ", ".join(digests) + "]"
+
+
+def _check_put_inputs(tag: str | None, digest: str | None) -> None:
+    if tag is not None and not TAG_RE.fullmatch(tag):
+        raise InvalidParameterException.at("imageTag", _regex_constraint(TAG_RE.pattern))
+    if digest is not None and not DIGEST_RE.fullmatch(digest):
+        raise InvalidParameterException.at("imageDigest", _regex_constraint(DIGEST_RE.pattern))
+
+
+def _check_references(repo: Repository, manifest: manifests.Manifest) -> None:
+    where = f"repository with name '{repo.name}' in the registry with id '{repo.registry_id}'"
+    if manifest.is_list:
+        missing = [d for d in manifest.children if d not in repo.images]
+        if missing:
+            raise ReferencedImagesNotFoundException(
+                f"Images with digests {_bracketed(missing)} required for pushing image into {where} do not exist"
+            )
+        return
+    wanted = [d.digest for d in manifest.blobs] + list(manifest.schema1_blob_digests)
+    missing = [d for d in dict.fromkeys(wanted) if d not in repo.blobs]
+    if missing:
+        raise LayersNotFoundException(
+            f"Layers with digests {_bracketed(missing)} required for pushing image into {where} do not exist"
+        )
+
+
+def _size(repo: Repository, manifest: manifests.Manifest) -> int:
+    if manifest.is_list:
+        # "the max size of all manifests in the list"
+        return max((repo.images[d].size for d in manifest.children), default=0)
+    if manifest.schema1_blob_digests:
+        return sum(repo.blobs[d].size for d in manifest.schema1_blob_digests)
+    return manifest.declared_size
+
+
+def store_image(
+    ctx: Context,
+    repo: Repository,
+    text: str,
+    media_type: str | None = None,
+    tag: str | None = None,
+    digest: str | None = None,
+    pushed_at: float | None = None,
+) -> Image:
+    """PutImage's rules, shared by the API handler and the fake's own push helpers."""
+    manifest = manifests.parse(text, media_type)
+    actual = manifests.digest_of(text)
+    if digest is not None and digest != actual:
+        raise ImageDigestDoesNotMatchException(
+            f"The digest '{digest}' provided does not match the digest '{actual}' of the image manifest"
+        )
+    _check_references(repo, manifest)
+    image = repo.images.get(actual)
+    if image is not None and (tag is None or tag in image.tags):
+        raise ImageAlreadyExistsException(
+            f"Image with digest '{actual}' and tag '{tag if tag is not None else 'null'}' already exists in "
+            f"the repository with name '{repo.name}' in registry with id '{repo.registry_id}'"
+        )
+    holder = repo.tag_index.get(tag) if tag is not None else None
+    if tag is not None and holder is not None and tag_is_immutable(repo, tag):
+        raise ImageTagAlreadyExistsException(
+            f"The image tag '{tag}' already exists in the '{repo.name}' repository and cannot be "
+            "overwritten because the repository is immutable."
+        )
+    if image is not None and len(image.tags) >= MAX_TAGS_PER_IMAGE:
+        raise LimitExceededException(
+            f"The image with digest '{actual}' already has the maximum allowed number of tags "
+            f"which is '{MAX_TAGS_PER_IMAGE}'"
+        )
+    if image is None and len(repo.images) >= MAX_IMAGES:
+        raise LimitExceededException(
+            f"The repository with name '{repo.name}' in registry with id '{repo.registry_id}' already has "
+            f"the maximum allowed number of images which is '{MAX_IMAGES}'"
+        )
+    if image is None:
+        image = Image(
+            digest=actual,
+            manifest=text,
+            media_type=manifest.media_type,
+            size=_size(repo, manifest),
+            pushed_at=ctx.clock.now() if pushed_at is None else pushed_at,
+            seq=ctx.store.next_seq(),
+            artifact_media_type=manifest.artifact_media_type,
+            subject_digest=manifest.subject_digest,
+            children=manifest.children,
+        )
+        repo.images[actual] = image
+    if tag is not None:
+        if holder is not None:
+            # The tag moves; the image it leaves stays, untagged if that was its last tag.
+            repo.images[holder].tags.remove(tag)
+        image.tags.append(tag)
+        repo.tag_index[tag] = actual
+    return image
+
+
+@operation("PutImage")
+def put_image(
+    ctx: Context,
+    *,
+    repositoryName: str,
+    imageManifest: str,
+    registryId: str | None = None,
+    imageManifestMediaType: str | None = None,
+    imageTag: str | None = None,
+    imageDigest: str | None = None,
+) -> dict[str, Any]:
+    repo = ctx.repository(repositoryName, registryId)
+    _check_put_inputs(imageTag, imageDigest)
+    image = store_image(ctx, repo, imageManifest, imageManifestMediaType, imageTag, imageDigest)
+    return {
+        "image": {
+            "registryId": repo.registry_id,
+            "repositoryName": repo.name,
+            "imageId": {"imageDigest": image.digest, "imageTag": imageTag},
+            "imageManifest": image.manifest,
+            "imageManifestMediaType": image.media_type,
+        }
+    }
+
+
+def _failure(image_id: ImageId, code: str, reason: str) -> dict[str, Any]:
+    return {"imageId": dict(image_id), "failureCode": code, "failureReason": reason}
+
+
+def _id_failure(image_id: ImageId) -> dict[str, Any] | None:
+    """The per-item failure the Batch* operations give a malformed image id."""
+    digest, tag = image_id.get("imageDigest"), image_id.get("imageTag")
+    if digest is None and tag is None:
+        return _failure(image_id, "MissingDigestAndTag", "Invalid request parameters: both tag and digest cannot be null")
+    if digest is not None and not DIGEST_RE.fullmatch(digest):
+        return _failure(
+            image_id,
+            "InvalidImageDigest",
+            f"Invalid request parameters: image digest should satisfy the regex '{DIGEST_RE.pattern}'",
+        )
+    if tag is not None and not TAG_RE.fullmatch(tag):
+        return _failure(
+            image_id, "InvalidImageTag", f"Invalid request parameters: image tag should satisfy the regex '{TAG_RE.pattern}'"
+        )
+    return None
+
+
+def _find(repo: Repository, image_id: ImageId) -> Image | None:
+    digest, tag = image_id.get("imageDigest"), image_id.get("imageTag")
+    if digest is None:
+        digest = repo.tag_index.get(tag or "")
+    return repo.images.get(digest) if digest is not None else None
+
+
+NOT_FOUND_REASON = "Requested image not found"
+
+
+def _accepts(accepted: list[str] | None, media_type: str) -> bool:
+    if accepted is None or media_type in accepted:
+        return True
+    # The two schema 1 variants are one format to a client.
+    return media_type in manifests.SCHEMA1_TYPES and bool(manifests.SCHEMA1_TYPES & set(accepted))
+
+
+@operation("BatchGetImage")
+def batch_get_image(
+    ctx: Context,
+    *,
+    repositoryName: str,
+    imageIds: list[ImageId],
+    registryId: str | None = None,
+    acceptedMediaTypes: list[str] | None = None,
+) -> dict[str, Any]:
+    repo = ctx.repository(repositoryName, registryId)
+    images: list[dict[str, Any]] = []
+    failures: list[dict[str, Any]] = []
+    seen: set[tuple[str, str | None]] = set()
+    now = ctx.clock.now()
+    for image_id in imageIds:
+        failure = _id_failure(image_id)
+        image = _find(repo, image_id) if failure is None else None
+        tag = image_id.get("imageTag")
+        if failure is not None:
+            failures.append(failure)
+        elif image is None:
+            failures.append(_failure(image_id, "ImageNotFound", NOT_FOUND_REASON))
+        elif tag is not None and tag not in image.tags:
+            failures.append(
+                _failure(image_id, "ImageTagDoesNotMatchDigest", "Invalid request parameters: tag does not match digest")
+            )
+        elif image.status != "ACTIVE":
+            failures.append(
+                _failure(image_id, "ImageInaccessible", f"The image is {image.status.lower()} and cannot be pulled")
+            )
+        elif not _accepts(acceptedMediaTypes, image.media_type):
+            failures.append(_failure(image_id, "ImageNotFound", NOT_FOUND_REASON))
+        elif (image.digest, tag) not in seen:
+            seen.add((image.digest, tag))
+            image.last_pulled_at = now
+            images.append(
+                {
+                    "registryId": repo.registry_id,
+                    "repositoryName": repo.name,
+                    "imageId": {"imageDigest": image.digest, "imageTag": tag},
+                    "imageManifest": image.manifest,
+                    "imageManifestMediaType": image.media_type,
+                }
+            )
+    return {"images": images, "failures": failures}
+
+
+def _delete_image(repo: Repository, image: Image) -> list[ImageId]:
+    del repo.images[image.digest]
+    for tag in image.tags:
+        del repo.tag_index[tag]
+    return [{"imageDigest": image.digest, "imageTag": t} for t in image.tags] or [{"imageDigest": image.digest}]
+
+
+@operation("BatchDeleteImage")
+def batch_delete_image(
+    ctx: Context, *, repositoryName: str, imageIds: list[ImageId], registryId: str | None = None
+) -> dict[str, Any]:
+    repo = ctx.repository(repositoryName, registryId)
+    deleted: list[ImageId] = []
+    failures: list[dict[str, Any]] = []
+    for image_id in imageIds:
+        failure = _id_failure(image_id)
+        image = _find(repo, image_id) if failure is None else None
+        tag = image_id.get("imageTag")
+        if failure is not None:
+            failures.append(failure)
+        elif image is None or (tag is not None and tag not in image.tags):
+            failures.append(_failure(image_id, "ImageNotFound", NOT_FOUND_REASON))
+        elif "imageDigest" not in image_id:
+            # By tag: only the tag goes, and the image with it if that was its last tag, unless a
+            # manifest list still references the image (it then stays, untagged).
+            image.tags.remove(tag or "")
+            del repo.tag_index[tag or ""]
+            if not image.tags and not repo.parents_of(image.digest):
+                del repo.images[image.digest]
+            deleted.append({"imageDigest": image.digest, "imageTag": tag or ""})
+        elif parents := repo.parents_of(image.digest):
+            failures.append(
+                _failure(
+                    image_id, "ImageReferencedByManifestList", f"Requested image referenced by manifest list: {_bracketed(parents)}"
+                )
+            )
+        else:
+            deleted.extend(_delete_image(repo, image))
+    return {"imageIds": deleted, "failures": failures}
+
+
+def _status_matches(image: Image, wanted: str) -> bool:
+    return wanted == "ANY" or image.status == wanted
+
+
+@operation("ListImages")
+def list_images(
+    ctx: Context,
+    *,
+    repositoryName: str,
+    registryId: str | None = None,
+    nextToken: str | None = None,
+    maxResults: int | None = None,
+    filter: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    repo = ctx.repository(repositoryName, registryId)
+    tag_status = (filter or {}).get("tagStatus", "ANY")
+    image_status = (filter or {}).get("imageStatus", "ACTIVE")
+
+    def rows() -> Any:
+        for image in repo.images.values():
+            if not _status_matches(image, image_status):
+                continue
+            if image.tags and tag_status != "UNTAGGED":
+                for tag in sorted(image.tags):
+                    yield (image.seq, tag), {"imageDigest": image.digest, "imageTag": tag}
+            elif not image.tags and tag_status != "TAGGED":
+                yield (image.seq, ""), {"imageDigest": image.digest}
+
+    found, token = page(
+        rows(),
+        key=lambda row: row[0],
+        scope=("ListImages", repo.registry_id, repo.region, repo.name, tag_status, image_status),
+        next_token=nextToken,
+        max_results=maxResults,
+    )
+    return {"imageIds": [row[1] for row in found], "nextToken": token}
+
+
+def detail(repo: Repository, image: Image) -> dict[str, Any]:
+    """The ``ImageDetail`` structure."""
+    return {
+        "registryId": repo.registry_id,
+        "repositoryName": repo.name,
+        "imageDigest": image.digest,
+        "imageTags": list(image.tags) or None,
+        "imageSizeInBytes": image.size,
+        "imagePushedAt": image.pushed_at,
+        "imageManifestMediaType": image.media_type,
+        "artifactMediaType": image.artifact_media_type,
+        "lastRecordedPullTime": image.last_pulled_at,
+        "subjectManifestDigest": image.subject_digest,
+        "imageStatus": image.status,
+    }
+
+
+def _describe_ids(repo: Repository, image_ids: list[ImageId]) -> list[dict[str, Any]]:
+    found: dict[str, Image] = {}
+    for image_id in image_ids:
+        digest, tag = image_id.get("imageDigest"), image_id.get("imageTag")
+        if digest is None and tag is None:
+            raise InvalidParameterException.at("imageIds", "Member must specify an imageDigest or an imageTag")
+        _check_put_inputs(tag, digest)
+        image = _find(repo, image_id)
+        if image is None or (tag is not None and tag not in image.tags):
+            raise ImageNotFoundException(_not_found_message(image_id, repo))
+        found.setdefault(image.digest, image)
+    return [detail(repo, image) for image in found.values()]
+
+
+@operation("DescribeImages")
+def describe_images(
+    ctx: Context,
+    *,
+    repositoryName: str,
+    registryId: str | None = None,
+    imageIds: list[ImageId] | None = None,
+    nextToken: str | None = None,
+    maxResults: int | None = None,
+    filter: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    repo = ctx.repository(repositoryName, registryId)
+    if imageIds is not None:
+        if nextToken is not None or maxResults is not None:
+            raise InvalidParameterException.at(
+                "imageIds", "maxResults and nextToken cannot be used when images are specified with imageIds"
+            )
+        return {"imageDetails": _describe_ids(repo, imageIds)}
+    tag_status = (filter or {}).get("tagStatus", "ANY")
+    image_status = (filter or {}).get("imageStatus", "ACTIVE")
+    selected = (
+        image
+        for image in repo.images.values()
+        if _status_matches(image, image_status)
+        and (tag_status == "ANY" or bool(image.tags) == (tag_status == "TAGGED"))
+    )
+    found, token = page(
+        selected,
+        key=lambda image: image.seq,
+        scope=("DescribeImages", repo.registry_id, repo.region, repo.name, tag_status, image_status),
+        next_token=nextToken,
+        max_results=maxResults,
+    )
+    return {"imageDetails": [detail(repo, image) for image in found], "nextToken": token}

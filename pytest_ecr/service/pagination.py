@@ -1,0 +1,67 @@
+"""Opaque, key-based pagination tokens (spec §9).
+
+A token names the last item returned (its stable sort key) and a hash of the request's scope
+(operation, repository, filters). Resuming after a key, rather than at an offset, keeps pages
+consistent when items are added or deleted between calls; replaying a token with other filters, or
+a token that is not ours, is an InvalidParameterException at 'nextToken'.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+from .errors import InvalidParameterException
+
+T = TypeVar("T")
+
+DEFAULT_PAGE = 100
+
+
+def _scope_hash(scope: Sequence[Any]) -> str:
+    return hashlib.sha256(json.dumps(list(scope), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _bad_token() -> InvalidParameterException:
+    return InvalidParameterException.at("nextToken", "Invalid NextToken value")
+
+
+def _encode(scope: Sequence[Any], key: Any) -> str:
+    raw = json.dumps({"s": _scope_hash(scope), "k": key}).encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii")
+
+
+def _decode(token: str, scope: Sequence[Any]) -> Any:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
+    except (ValueError, binascii.Error, UnicodeEncodeError):
+        raise _bad_token() from None
+    if not isinstance(data, dict) or data.get("s") != _scope_hash(scope) or "k" not in data:
+        raise _bad_token()
+    key = data["k"]
+    return tuple(key) if isinstance(key, list) else key
+
+
+def page(
+    items: Iterable[T],
+    key: Callable[[T], Any],
+    scope: Sequence[Any],
+    next_token: str | None,
+    max_results: int | None,
+    default_page: int = DEFAULT_PAGE,
+) -> tuple[list[T], str | None]:
+    """Items after ``next_token`` (in ``key`` order, which ``items`` must already follow)."""
+    limit = max_results or default_page
+    after = _decode(next_token, scope) if next_token is not None else None
+    out: list[T] = []
+    for item in items:
+        if after is not None and key(item) <= after:
+            continue
+        if len(out) == limit:
+            return out, _encode(scope, key(out[-1]))
+        out.append(item)
+    return out, None

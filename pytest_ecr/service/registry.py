@@ -1,0 +1,32 @@
+"""Which ECR operations the fake answers, and the handler for each.
+
+Handlers take a :class:`~pytest_ecr.service.context.Context` and the request members as keyword
+arguments named exactly as in the botocore model, and return a dict shaped like the output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+Handler = Callable[..., dict[str, Any]]
+F = TypeVar("F", bound=Handler)
+
+HANDLERS: dict[str, Handler] = {}
+
+
+def operation(name: str) -> Callable[[F], F]:
+    def register(func: F) -> F:
+        if name in HANDLERS:
+            raise RuntimeError(f"two handlers for {name}")
+        HANDLERS[name] = func
+        return func
+
+    return register
+
+
+def handlers() -> dict[str, Handler]:
+    """All handlers, with every domain module imported (they register on import)."""
+    from . import auth, images, policies, repositories, tagging  # noqa: F401
+
+    return HANDLERS

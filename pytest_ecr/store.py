@@ -1,0 +1,97 @@
+"""The fake's state: plain data, keyed by (account, region). No I/O, no clock reads.
+
+A fresh store per test is a handful of empty dicts, so building one is cheaper than copying one.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Blob:
+    """A config or layer blob available in one repository."""
+
+    digest: str
+    size: int
+    media_type: str | None = None
+    #: None for a synthetic filler layer, whose bytes are ``synthetic.filler(size)``
+    content: bytes | None = None
+
+
+@dataclass
+class Image:
+    digest: str
+    manifest: str
+    media_type: str
+    size: int
+    pushed_at: float
+    seq: int
+    tags: list[str] = field(default_factory=list)
+    artifact_media_type: str | None = None
+    subject_digest: str | None = None
+    #: digests of the child manifests of a manifest list / index
+    children: tuple[str, ...] = ()
+    status: str = "ACTIVE"
+    last_pulled_at: float | None = None
+
+
+@dataclass
+class Repository:
+    name: str
+    registry_id: str
+    region: str
+    arn: str
+    uri: str
+    created_at: float
+    seq: int
+    tag_mutability: str = "MUTABLE"
+    mutability_exclusions: list[dict[str, str]] = field(default_factory=list)
+    scan_on_push: bool = False
+    encryption: dict[str, str] = field(default_factory=lambda: {"encryptionType": "AES256"})
+    resource_tags: dict[str, str] = field(default_factory=dict)
+    policy_text: str | None = None
+    #: images by digest, in push order (dicts keep insertion order)
+    images: dict[str, Image] = field(default_factory=dict)
+    #: tag -> digest; a tag names at most one image
+    tag_index: dict[str, str] = field(default_factory=dict)
+    blobs: dict[str, Blob] = field(default_factory=dict)
+
+    def parents_of(self, digest: str) -> list[str]:
+        """Digests of manifest lists / indexes in this repository that reference ``digest``."""
+        return [img.digest for img in self.images.values() if digest in img.children]
+
+
+@dataclass
+class AuthToken:
+    account: str
+    region: str
+    expires_at: float
+
+
+@dataclass
+class Registry:
+    account: str
+    region: str
+    repositories: dict[str, Repository] = field(default_factory=dict)
+
+
+@dataclass
+class Store:
+    registries: dict[tuple[str, str], Registry] = field(default_factory=dict)
+    #: password part of issued authorization tokens -> what it grants
+    tokens: dict[str, AuthToken] = field(default_factory=dict)
+    _seq: Any = field(default_factory=itertools.count)
+
+    def registry(self, account: str, region: str) -> Registry:
+        key = (account, region)
+        reg = self.registries.get(key)
+        if reg is None:
+            reg = self.registries[key] = Registry(account, region)
+        return reg
+
+    def next_seq(self) -> int:
+        """A number that orders everything created in this store (stable pagination order)."""
+        return int(next(self._seq))

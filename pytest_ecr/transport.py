@@ -1,0 +1,168 @@
+"""The botocore transport: answer ECR requests at ``before-send``, block everything else.
+
+Answering at ``before-send`` means the real client has already serialized, validated and signed the
+request; the response goes back through botocore's real parser, retry logic and error factory.
+A request for another AWS service reaches ``Endpoint._send`` only if no before-send handler (ours,
+or moto's) answered it: that is the one place where it would leave the process, so that is where
+the blocker stands.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import botocore.endpoint
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+
+from ._hook import FAKE_CREDENTIALS
+
+_CREDENTIAL_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([a-z0-9-]+)/")
+_SERVICE_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/([^/]+)/")
+
+#: Variables that could point botocore at a real account, profile, endpoint or credential source.
+_ISOLATED_VARIABLES = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_ECR",
+    "AWS_CA_BUNDLE",
+)
+
+
+class NetworkBlocked(Exception):
+    """A request for an AWS service the fake does not serve tried to leave the process."""
+
+
+class _Body:
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._data
+
+
+def request_identity(request: AWSPreparedRequest) -> tuple[str | None, str | None]:
+    """(access key id, region) from a SigV4 Authorization header."""
+    match = _CREDENTIAL_SCOPE.search(header(request, "Authorization") or "")
+    return (match.group(1), match.group(2)) if match else (None, None)
+
+
+def header(request: AWSPreparedRequest, name: str) -> str | None:
+    value = request.headers.get(name)
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def body_bytes(request: AWSPreparedRequest) -> bytes:
+    body = request.body
+    if body is None:
+        return b""
+    if isinstance(body, str):
+        return body.encode()
+    if isinstance(body, (bytes, bytearray)):
+        return bytes(body)
+    return bytes(body.read())
+
+
+def response(url: str, status: int, headers: dict[str, str], body: bytes) -> AWSResponse:
+    headers = {**headers, "Content-Length": str(len(body))}
+    return AWSResponse(url, status, headers, _Body(body))
+
+
+def _service_of(request: AWSPreparedRequest) -> str:
+    """The signing name of the service (``s3``, ``sts``...), else the host for unsigned requests."""
+    match = _SERVICE_SCOPE.search(header(request, "Authorization") or "")
+    return match.group(1) if match else str(urlsplit(request.url).hostname)
+
+
+class Isolation:
+    """Fake credentials, isolated AWS config and a network blocker, undone exactly on exit."""
+
+    def __init__(self, region: str, allowed_services: frozenset[str]) -> None:
+        self._region = region
+        self._allowed = allowed_services
+        self._saved_env: dict[str, str | None] = {}
+        self._saved_send: Callable[..., Any] | None = None
+        self._saved_boto3_session: Any = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    def __enter__(self) -> Isolation:
+        self._tmp = tempfile.TemporaryDirectory(prefix="pytest-ecr-")
+        missing = os.path.join(self._tmp.name, "absent")
+        values: dict[str, str | None] = dict.fromkeys(_ISOLATED_VARIABLES)
+        values.update(
+            AWS_ACCESS_KEY_ID=FAKE_CREDENTIALS[0],
+            AWS_SECRET_ACCESS_KEY=FAKE_CREDENTIALS[1],
+            AWS_DEFAULT_REGION=self._region,
+            AWS_REGION=self._region,
+            AWS_CONFIG_FILE=missing,
+            AWS_SHARED_CREDENTIALS_FILE=missing,
+            AWS_EC2_METADATA_DISABLED="true",
+        )
+        for key, value in values.items():
+            self._saved_env[key] = os.environ.get(key)
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._install_blocker()
+        self._reset_boto3_default_session(save=True)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
+        if self._saved_send is not None:
+            botocore.endpoint.Endpoint._send = self._saved_send  # type: ignore[method-assign]
+            self._saved_send = None
+        self._reset_boto3_default_session(save=False)
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def _install_blocker(self) -> None:
+        original = botocore.endpoint.Endpoint._send
+        allowed = self._allowed
+
+        def send(endpoint: Any, request: AWSPreparedRequest) -> Any:
+            service = _service_of(request)
+            if service in allowed:
+                return original(endpoint, request)
+            raise NetworkBlocked(
+                f"pytest-ecr blocked a request to AWS service '{service}' ({request.method} {request.url}): "
+                "while the ECR fake is active no AWS request leaves this process. Answer it with another "
+                "fake (moto's mock_aws works alongside pytest-ecr), or allow the service to reach the network "
+                f"with the ini option `ecr_allow_services = {service}` (or FakeECR(allow_services=[...]))."
+            )
+
+        self._saved_send = original
+        botocore.endpoint.Endpoint._send = send  # type: ignore[method-assign]
+
+    def _reset_boto3_default_session(self, save: bool) -> None:
+        try:
+            import boto3
+        except ImportError:  # pragma: no cover - boto3 is a dependency
+            return
+        if save:
+            self._saved_boto3_session = boto3.DEFAULT_SESSION
+            boto3.DEFAULT_SESSION = None
+        else:
+            boto3.DEFAULT_SESSION = self._saved_boto3_session
+            self._saved_boto3_session = None
