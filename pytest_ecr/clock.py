@@ -1,8 +1,8 @@
 """The fake's single source of time.
 
 By default the clock follows ``time.time()``, so a freeze started by freezegun or time-machine is
-respected. It can also be frozen and advanced explicitly. Reads never go backwards: ECR timestamps
-(pushedAt, expiresAt...) must be monotonic even when a user's freeze moves time back.
+respected, wherever it puts time. It can also be frozen and advanced explicitly; advancing never
+goes backwards.
 """
 
 from __future__ import annotations
@@ -16,15 +16,13 @@ class Clock:
     def __init__(self) -> None:
         self._frozen_at: float | None = None
         self._offset = 0.0
-        self._last = 0.0
         self._lock = threading.Lock()
 
     def now(self) -> float:
         """Current virtual time, epoch seconds."""
         with self._lock:
             base = self._frozen_at if self._frozen_at is not None else time.time()
-            self._last = max(self._last, base + self._offset)
-            return self._last
+            return base + self._offset
 
     def now_datetime(self) -> datetime:
         return datetime.fromtimestamp(self.now(), tz=timezone.utc)

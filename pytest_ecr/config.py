@@ -31,7 +31,9 @@ class Config:
         if not _ACCOUNT.fullmatch(self.account_id):
             raise pytest.UsageError(f"ecr_account_id must be 12 digits, got {self.account_id!r}")
         if not _REGION.fullmatch(self.region):
-            raise pytest.UsageError(f"ecr_region must be an AWS region name such as us-east-1, got {self.region!r}")
+            raise pytest.UsageError(
+                f"ecr_region must be an AWS region name such as us-east-1, got {self.region!r}"
+            )
 
 
 def add_options(parser: pytest.Parser) -> None:

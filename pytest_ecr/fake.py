@@ -111,7 +111,9 @@ class FakeECR:
     def answer_botocore(self, request: Any, event_name: str) -> Any:
         key, region = request_identity(request)
         account = self._access_keys.get(key or "", self.account_id)
-        exchange = self.handle(header(request, "X-Amz-Target"), body_bytes(request), account, region or self.region)
+        exchange = self.handle(
+            header(request, "X-Amz-Target"), body_bytes(request), account, region or self.region
+        )
         return response(request.url, exchange.status, exchange.headers(), exchange.body)
 
     def handle(self, target: str | None, body: bytes, account: str, region: str) -> dispatch.Exchange:
@@ -165,9 +167,14 @@ class FakeECR:
     ) -> RepositoryHandle:
         """CreateRepository, with the same rules as the API; ``params`` as in the API."""
         with self._lock:
-            repo = self._call("CreateRepository", {"repositoryName": name, **params}, account, region)["repository"]
+            repo = self._call("CreateRepository", {"repositoryName": name, **params}, account, region)[
+                "repository"
+            ]
         return RepositoryHandle(
-            repo["repositoryName"], repo["repositoryArn"], repo["repositoryUri"], repo["registryId"],
+            repo["repositoryName"],
+            repo["repositoryArn"],
+            repo["repositoryUri"],
+            repo["registryId"],
             region or self.region,
         )
 
@@ -205,14 +212,27 @@ class FakeECR:
                 repo.blobs.setdefault(blob.digest, blob)
             ctx = self.context(account, region)
             try:
-                stored = store_image(ctx, repo, image.manifest, image.media_type, tag_list[0] if tag_list else None,
-                                     pushed_at=pushed_at)
+                stored = store_image(
+                    ctx,
+                    repo,
+                    image.manifest,
+                    image.media_type,
+                    tag_list[0] if tag_list else None,
+                    pushed_at=pushed_at,
+                )
                 for tag in tag_list[1:]:
                     store_image(ctx, repo, image.manifest, image.media_type, tag)
             except ECRError as err:
                 raise FakeError(err.code, err.message) from None
-        return PushedImage(repository, stored.digest, tuple(stored.tags), stored.size, stored.manifest,
-                           stored.media_type, stored.pushed_at)
+        return PushedImage(
+            repository,
+            stored.digest,
+            tuple(stored.tags),
+            stored.size,
+            stored.manifest,
+            stored.media_type,
+            stored.pushed_at,
+        )
 
     def seed(
         self,

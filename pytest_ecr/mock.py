@@ -45,5 +45,3 @@ def mock_ecr(**options: Any) -> _MockECR:
     ``options`` are those of :class:`~pytest_ecr.FakeECR` (``account_id``, ``region``...).
     """
     return _MockECR(**options)
-
-

@@ -46,7 +46,7 @@ def _seed_args(
 def _config_args(
     account_id: str | None = None, region: str | None = None, allow_services: Sequence[str] | None = None
 ) -> dict[str, Any]:
-    given = {"account_id": account_id, "region": region}
+    given: dict[str, Any] = {"account_id": account_id, "region": region}
     if allow_services is not None:
         given["allow_services"] = tuple(allow_services)
     return {k: v for k, v in given.items() if v is not None}
@@ -100,7 +100,9 @@ def ecr(request: pytest.FixtureRequest) -> Iterator[FakeECR]:
     problems = fake.problems()
     if problems:
         details = "\n\n".join(f"{c.operation}: {c.error_code}\n{c.traceback}" for c in problems)
-        pytest.fail(f"pytest-ecr could not answer {len(problems)} call(s) faithfully:\n\n{details}", pytrace=False)
+        pytest.fail(
+            f"pytest-ecr could not answer {len(problems)} call(s) faithfully:\n\n{details}", pytrace=False
+        )
 
 
 @pytest.fixture

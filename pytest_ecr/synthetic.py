@@ -72,7 +72,9 @@ def build(unique: str, size: int | None = None, fmt: str = "oci") -> SyntheticIm
     # A digest's length is fixed, so the config's size is known before the layer's digest is.
     layer_size = total - len(config_for("sha256:" + "0" * 64))
     if layer_size < 1:
-        raise ValueError(f"a synthetic image needs size > {total - layer_size} bytes (its config blob), got {total}")
+        raise ValueError(
+            f"a synthetic image needs size > {total - layer_size} bytes (its config blob), got {total}"
+        )
     layer_digest = _filler_digest(layer_size)
     config = config_for(layer_digest)
     manifest = {

@@ -74,12 +74,13 @@ def body_bytes(request: AWSPreparedRequest) -> bytes:
         return body.encode()
     if isinstance(body, (bytes, bytearray)):
         return bytes(body)
-    return bytes(body.read())
+    data = body.read()
+    return data.encode() if isinstance(data, str) else data
 
 
 def response(url: str, status: int, headers: dict[str, str], body: bytes) -> AWSResponse:
-    headers = {**headers, "Content-Length": str(len(body))}
-    return AWSResponse(url, status, headers, _Body(body))
+    all_headers: Any = {**headers, "Content-Length": str(len(body))}
+    return AWSResponse(url, status, all_headers, _Body(body))
 
 
 def _service_of(request: AWSPreparedRequest) -> str:
@@ -130,7 +131,7 @@ class Isolation:
                 os.environ[key] = value
         self._saved_env.clear()
         if self._saved_send is not None:
-            botocore.endpoint.Endpoint._send = self._saved_send  # type: ignore[method-assign]
+            botocore.endpoint.Endpoint._send = self._saved_send  # type: ignore[attr-defined]
             self._saved_send = None
         self._reset_boto3_default_session(save=False)
         if self._tmp is not None:
@@ -138,7 +139,7 @@ class Isolation:
             self._tmp = None
 
     def _install_blocker(self) -> None:
-        original = botocore.endpoint.Endpoint._send
+        original = botocore.endpoint.Endpoint._send  # type: ignore[attr-defined]
         allowed = self._allowed
 
         def send(endpoint: Any, request: AWSPreparedRequest) -> Any:
@@ -153,7 +154,7 @@ class Isolation:
             )
 
         self._saved_send = original
-        botocore.endpoint.Endpoint._send = send  # type: ignore[method-assign]
+        botocore.endpoint.Endpoint._send = send  # type: ignore[attr-defined]
 
     def _reset_boto3_default_session(self, save: bool) -> None:
         try:

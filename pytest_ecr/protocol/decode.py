@@ -72,9 +72,7 @@ def read(shape: Shape, value: Any, field: str, fail: Fail) -> Any:
         if not isinstance(value, dict):
             raise _type_error(field, "an object")
         _check_bounds(shape, field, len(value), "length", fail)
-        return {
-            read(shape.key, k, field, fail): read(shape.value, v, field, fail) for k, v in value.items()
-        }
+        return {read(shape.key, k, field, fail): read(shape.value, v, field, fail) for k, v in value.items()}
     if kind == "string":
         if not isinstance(value, str):
             raise _type_error(field, "a string")

@@ -45,7 +45,9 @@ class Exchange:
     def body(self) -> bytes:
         if self.error_code is None:
             return json.dumps(self.response).encode()
-        return json.dumps({"__type": self.error_code, "message": self.error_message, **self.response}).encode()
+        return json.dumps(
+            {"__type": self.error_code, "message": self.error_message, **self.response}
+        ).encode()
 
     def headers(self) -> dict[str, str]:
         return {"Content-Type": CONTENT_TYPE, "x-amzn-RequestId": str(uuid.uuid4())}
@@ -85,7 +87,7 @@ def handle(target: str | None, body: bytes, ctx: Context) -> Exchange:
             raw = json.loads(body or b"{}")
         except ValueError:
             raise SerializationException("The request body is not valid JSON") from None
-        params = decode.read(op.input_shape, raw, op_name, _fail(error_codes(op)))
+        params = decode.read(op.input_shape, raw, op_name, _fail(error_codes(op))) if op.input_shape else {}
         exchange.params = params
         handler = handlers().get(op_name)
         if handler is None:

@@ -13,6 +13,15 @@ from typing import Any
 
 from botocore.model import ListShape, MapShape, Shape, StructureShape
 
+_PYTHON_TYPES: dict[str, type | tuple[type, ...]] = {
+    "string": str,
+    "integer": int,
+    "long": int,
+    "boolean": bool,
+    "float": (int, float),
+    "double": (int, float),
+}
+
 
 class OutputShapeError(TypeError):
     """The fake produced something its botocore output shape does not allow."""
@@ -41,14 +50,7 @@ def write(shape: Shape, value: Any, path: str = "") -> Any:
         return round(seconds, 3)
     if kind == "blob":
         return base64.b64encode(value).decode("ascii")
-    expected: type | tuple[type, ...] = {
-        "string": str,
-        "integer": int,
-        "long": int,
-        "boolean": bool,
-        "float": (int, float),
-        "double": (int, float),
-    }[kind]
+    expected = _PYTHON_TYPES[kind]
     if not isinstance(value, expected) or (kind in ("integer", "long") and isinstance(value, bool)):
         raise OutputShapeError(f"{path}: expected {kind}, got {type(value).__name__}")
     return value

@@ -174,7 +174,9 @@ def _id_failure(image_id: ImageId) -> dict[str, Any] | None:
     """The per-item failure the Batch* operations give a malformed image id."""
     digest, tag = image_id.get("imageDigest"), image_id.get("imageTag")
     if digest is None and tag is None:
-        return _failure(image_id, "MissingDigestAndTag", "Invalid request parameters: both tag and digest cannot be null")
+        return _failure(
+            image_id, "MissingDigestAndTag", "Invalid request parameters: both tag and digest cannot be null"
+        )
     if digest is not None and not DIGEST_RE.fullmatch(digest):
         return _failure(
             image_id,
@@ -183,7 +185,9 @@ def _id_failure(image_id: ImageId) -> dict[str, Any] | None:
         )
     if tag is not None and not TAG_RE.fullmatch(tag):
         return _failure(
-            image_id, "InvalidImageTag", f"Invalid request parameters: image tag should satisfy the regex '{TAG_RE.pattern}'"
+            image_id,
+            "InvalidImageTag",
+            f"Invalid request parameters: image tag should satisfy the regex '{TAG_RE.pattern}'",
         )
     return None
 
@@ -229,11 +233,17 @@ def batch_get_image(
             failures.append(_failure(image_id, "ImageNotFound", NOT_FOUND_REASON))
         elif tag is not None and tag not in image.tags:
             failures.append(
-                _failure(image_id, "ImageTagDoesNotMatchDigest", "Invalid request parameters: tag does not match digest")
+                _failure(
+                    image_id,
+                    "ImageTagDoesNotMatchDigest",
+                    "Invalid request parameters: tag does not match digest",
+                )
             )
         elif image.status != "ACTIVE":
             failures.append(
-                _failure(image_id, "ImageInaccessible", f"The image is {image.status.lower()} and cannot be pulled")
+                _failure(
+                    image_id, "ImageInaccessible", f"The image is {image.status.lower()} and cannot be pulled"
+                )
             )
         elif not _accepts(acceptedMediaTypes, image.media_type):
             failures.append(_failure(image_id, "ImageNotFound", NOT_FOUND_REASON))
@@ -256,7 +266,9 @@ def _delete_image(repo: Repository, image: Image) -> list[ImageId]:
     del repo.images[image.digest]
     for tag in image.tags:
         del repo.tag_index[tag]
-    return [{"imageDigest": image.digest, "imageTag": t} for t in image.tags] or [{"imageDigest": image.digest}]
+    return [{"imageDigest": image.digest, "imageTag": t} for t in image.tags] or [
+        {"imageDigest": image.digest}
+    ]
 
 
 @operation("BatchDeleteImage")
@@ -285,7 +297,9 @@ def batch_delete_image(
         elif parents := repo.parents_of(image.digest):
             failures.append(
                 _failure(
-                    image_id, "ImageReferencedByManifestList", f"Requested image referenced by manifest list: {_bracketed(parents)}"
+                    image_id,
+                    "ImageReferencedByManifestList",
+                    f"Requested image referenced by manifest list: {_bracketed(parents)}",
                 )
             )
         else:
@@ -353,7 +367,9 @@ def _describe_ids(repo: Repository, image_ids: list[ImageId]) -> list[dict[str, 
     for image_id in image_ids:
         digest, tag = image_id.get("imageDigest"), image_id.get("imageTag")
         if digest is None and tag is None:
-            raise InvalidParameterException.at("imageIds", "Member must specify an imageDigest or an imageTag")
+            raise InvalidParameterException.at(
+                "imageIds", "Member must specify an imageDigest or an imageTag"
+            )
         _check_put_inputs(tag, digest)
         image = _find(repo, image_id)
         if image is None or (tag is not None and tag not in image.tags):

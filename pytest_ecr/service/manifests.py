@@ -1,4 +1,4 @@
-"""Reading image manifests: media type, digest, referenced blobs and children (spec §3.2–3.4)."""
+"""Reading image manifests: media type, digest, referenced blobs and children (spec §3.2-3.4)."""
 
 from __future__ import annotations
 
@@ -119,8 +119,9 @@ def parse(text: str, declared_media_type: str | None) -> Manifest:
     subject = _descriptor(doc["subject"]).digest if "subject" in doc else None
     if media_type in LIST_TYPES:
         children = [d for d, _ in _descriptors(doc, "manifests")]
-        return Manifest(media_type, children=tuple(dict.fromkeys(d.digest for d in children)),
-                        subject_digest=subject)
+        return Manifest(
+            media_type, children=tuple(dict.fromkeys(d.digest for d in children)), subject_digest=subject
+        )
     if media_type in SCHEMA1_TYPES:
         layers = doc.get("fsLayers")
         if not isinstance(layers, list) or not all(

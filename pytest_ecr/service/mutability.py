@@ -27,7 +27,8 @@ def check_settings(mutability: str, filters: list[dict[str, str]] | None) -> lis
     field = "imageTagMutabilityExclusionFilters"
     if mutability in WITH_EXCLUSION and not filters:
         raise InvalidParameterException.at(
-            field, f"ImageTagMutabilityExclusionFilters can't be null when imageTagMutability is set as {mutability}"
+            field,
+            f"ImageTagMutabilityExclusionFilters can't be null when imageTagMutability is set as {mutability}",
         )
     if mutability not in WITH_EXCLUSION and filters:
         raise InvalidParameterException.at(

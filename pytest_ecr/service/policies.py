@@ -56,7 +56,9 @@ def set_repository_policy(
 
 
 @operation("GetRepositoryPolicy")
-def get_repository_policy(ctx: Context, *, repositoryName: str, registryId: str | None = None) -> dict[str, Any]:
+def get_repository_policy(
+    ctx: Context, *, repositoryName: str, registryId: str | None = None
+) -> dict[str, Any]:
     repo = ctx.repository(repositoryName, registryId)
     if repo.policy_text is None:
         raise _not_found(repo.name, repo.registry_id)

@@ -1,0 +1,68 @@
+"""Building manifests for tests: real JSON over blobs that exist in the fake's repository."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from pytest_ecr import FakeECR
+from pytest_ecr.store import Blob
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+DOCKER_V2 = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+
+
+def sha256(data: bytes | str) -> str:
+    return "sha256:" + hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
+
+
+def add_blob(ecr: FakeECR, repository: str, content: bytes, media_type: str = OCI_LAYER) -> dict[str, Any]:
+    """Make ``content`` available in the repository (as a finished layer upload would) and return
+    its descriptor."""
+    digest = sha256(content)
+    ecr.repository(repository).blobs[digest] = Blob(digest, len(content), media_type, content)
+    return {"mediaType": media_type, "digest": digest, "size": len(content)}
+
+
+def image_manifest(
+    ecr: FakeECR,
+    repository: str,
+    *,
+    layer_sizes: tuple[int, ...] = (1000,),
+    label: str = "x",
+    media_type: str | None = OCI_MANIFEST,
+    indent: int | None = 3,
+    **extra: Any,
+) -> str:
+    """An image manifest whose config and layers exist in ``repository``."""
+    config = add_blob(ecr, repository, json.dumps({"label": label}).encode(), OCI_CONFIG)
+    layers = [add_blob(ecr, repository, bytes([i % 256]) * size) for i, size in enumerate(layer_sizes)]
+    doc: dict[str, Any] = {"schemaVersion": 2}
+    if media_type is not None:
+        doc["mediaType"] = media_type
+    doc.update(config=config, layers=layers, **extra)
+    return json.dumps(doc, indent=indent)
+
+
+def index_manifest(children: list[tuple[str, int]], media_type: str = OCI_INDEX) -> str:
+    """A manifest list / index over (digest, size) children."""
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": media_type,
+            "manifests": [
+                {
+                    "mediaType": OCI_MANIFEST,
+                    "digest": d,
+                    "size": s,
+                    "platform": {"os": "linux", "architecture": a},
+                }
+                for (d, s), a in zip(children, ("amd64", "arm64", "s390x", "ppc64le"), strict=False)
+            ],
+        }
+    )

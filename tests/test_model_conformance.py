@@ -1,0 +1,71 @@
+"""Every response against its botocore output shape; every error code against the modelled list."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import shape_violations
+from helpers import image_manifest
+
+from pytest_ecr.protocol.dispatch import Exchange
+from pytest_ecr.protocol.model import operation_names
+from pytest_ecr.service.registry import handlers
+
+POLICY = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "ecr:*"}]}
+)
+
+
+def exchange(op: str, response: dict, error: str | None = None) -> Exchange:
+    return Exchange(op, {}, "123456789012", "us-east-1", response=response, error_code=error)
+
+
+def test_checker_catches_what_it_should():
+    assert shape_violations(exchange("DescribeRepositories", {"repositories": [{"repositoryName": 5}]}))
+    assert shape_violations(exchange("ListImages", {"imageIds": [{"imageDigest": ["x"]}]}))
+    assert shape_violations(exchange("DescribeRepositories", {}, error="ImageNotFoundException"))
+    assert not shape_violations(exchange("DescribeRepositories", {}, error="RepositoryNotFoundException"))
+    assert not shape_violations(exchange("BatchDeleteImage", {"imageIds": [], "failures": []}))
+
+
+def test_every_implemented_operation_is_a_model_operation():
+    assert set(handlers()) <= set(operation_names())
+
+
+def test_every_implemented_operation_answers_within_its_shape(ecr, ecr_client):
+    """One successful call of each implemented operation; the suite's `ecr` fixture then checks
+    each response against the output shape. Adding a handler without adding it here fails."""
+    c = ecr_client
+    arn = c.create_repository(repositoryName="app", tags=[{"Key": "k", "Value": "v"}])["repository"][
+        "repositoryArn"
+    ]
+    text = image_manifest(ecr, "app")
+    calls = {
+        "CreateRepository": lambda: None,
+        "PutImage": lambda: c.put_image(repositoryName="app", imageManifest=text, imageTag="v1"),
+        "BatchGetImage": lambda: c.batch_get_image(
+            repositoryName="app", imageIds=[{"imageTag": "v1"}, {"imageTag": "x"}]
+        ),
+        "ListImages": lambda: c.list_images(repositoryName="app"),
+        "DescribeImages": lambda: c.describe_images(repositoryName="app"),
+        "DescribeRepositories": lambda: c.describe_repositories(),
+        "PutImageTagMutability": lambda: c.put_image_tag_mutability(
+            repositoryName="app", imageTagMutability="MUTABLE"
+        ),
+        "PutImageScanningConfiguration": lambda: c.put_image_scanning_configuration(
+            repositoryName="app", imageScanningConfiguration={"scanOnPush": True}
+        ),
+        "SetRepositoryPolicy": lambda: c.set_repository_policy(repositoryName="app", policyText=POLICY),
+        "GetRepositoryPolicy": lambda: c.get_repository_policy(repositoryName="app"),
+        "DeleteRepositoryPolicy": lambda: c.delete_repository_policy(repositoryName="app"),
+        "TagResource": lambda: c.tag_resource(resourceArn=arn, tags=[{"Key": "a", "Value": "b"}]),
+        "ListTagsForResource": lambda: c.list_tags_for_resource(resourceArn=arn),
+        "UntagResource": lambda: c.untag_resource(resourceArn=arn, tagKeys=["a"]),
+        "GetAuthorizationToken": lambda: c.get_authorization_token(),
+        "BatchDeleteImage": lambda: c.batch_delete_image(repositoryName="app", imageIds=[{"imageTag": "v1"}]),
+        "DeleteRepository": lambda: c.delete_repository(repositoryName="app", force=True),
+    }
+    assert set(calls) == set(handlers()), "add the new operation to this test"
+    for call in calls.values():
+        call()
+    assert {e.operation for e in ecr.calls if e.error_code is None} == set(handlers())
