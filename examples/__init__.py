@@ -1,0 +1,1 @@
+"""pytest-ecr examples: small tools tested against the fake ECR."""
