@@ -14,9 +14,11 @@ from .calls import CallLog
 from .clock import Clock
 from .protocol import dispatch
 from .protocol.model import TARGET_PREFIX
-from .service.context import Context
+from .service.auth import token_grant
+from .service.context import Context, FindingsProvider, Options
 from .service.errors import ECRError
 from .service.images import store_image
+from .sleeps import VirtualSleeps
 from .store import Repository, Store
 from .transport import Isolation, body_bytes, header, request_identity, response
 
@@ -66,6 +68,8 @@ class FakeECR:
         region: str = DEFAULT_REGION,
         allow_services: Iterable[str] = (),
         clock: Clock | None = None,
+        scan_seconds: float = 10.0,
+        scan_findings: FindingsProvider | None = None,
     ) -> None:
         self.account_id = account_id
         self.region = region
@@ -73,6 +77,9 @@ class FakeECR:
         self.clock = clock or Clock()
         self.store = Store()
         self.calls = CallLog()
+        #: scan duration and findings provider; change them at any time
+        self.options = Options(scan_seconds=scan_seconds, scan_findings=scan_findings)
+        self._sleeps = VirtualSleeps(self.clock.advance)
         self._lock = threading.RLock()
         self._isolation: Isolation | None = None
         self._access_keys: dict[str, str] = {}
@@ -90,6 +97,7 @@ class FakeECR:
             raise RuntimeError("this FakeECR is already active")
         _hook.install()
         self._isolation = Isolation(self.region, self.allow_services).__enter__()
+        self._sleeps.__enter__()
         _hook.ACTIVE.append(self)
         return self
 
@@ -97,8 +105,10 @@ class FakeECR:
         if self._isolation is None:
             return
         _hook.ACTIVE.remove(self)
+        self._sleeps.__exit__(None, None, None)
         self._isolation.__exit__(None, None, None)
         self._isolation = None
+        self.clock.unfreeze()
 
     def __enter__(self) -> FakeECR:
         return self.start()
@@ -124,7 +134,13 @@ class FakeECR:
         return exchange
 
     def context(self, account: str | None = None, region: str | None = None) -> Context:
-        return Context(self.store, self.clock, account or self.account_id, region or self.region)
+        return Context(
+            self.store, self.clock, account or self.account_id, region or self.region, self.options
+        )
+
+    def token_valid(self, authorization_token: str) -> bool:
+        """Whether a GetAuthorizationToken ``authorizationToken`` is still valid at the fake's now."""
+        return token_grant(self.store, authorization_token, self.clock.now()) is not None
 
     def problems(self) -> list[dispatch.Exchange]:
         """Calls the fake could not answer faithfully: its own bugs and unimplemented operations."""
@@ -198,10 +214,15 @@ class FakeECR:
         pushed_at: float | None = None,
         pushed_days_ago: float | None = None,
         format: str = "oci",
+        findings: list[dict[str, Any]] | None = None,
         account: str | None = None,
         region: str | None = None,
     ) -> PushedImage:
-        """Push one distinct synthetic image (its blobs, then its manifest under each tag)."""
+        """Push one distinct synthetic image (its blobs, then its manifest under each tag).
+
+        ``findings`` are what a scan of this image reports (ImageScanFinding dicts for basic
+        scans, enhanced finding dicts for enhanced ones), instead of asking the findings hook.
+        """
         tag_list = [tags] if isinstance(tags, str) else list(tags or [])
         if pushed_at is None and pushed_days_ago is not None:
             pushed_at = self.clock.now() - pushed_days_ago * SECONDS_PER_DAY
@@ -220,6 +241,7 @@ class FakeECR:
                     tag_list[0] if tag_list else None,
                     pushed_at=pushed_at,
                 )
+                stored.seeded_findings = findings
                 for tag in tag_list[1:]:
                     store_image(ctx, repo, image.manifest, image.media_type, tag)
             except ECRError as err:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -18,7 +19,9 @@ from .config import Config, add_options, resolve
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
 
+    from .clock import EcrClock
     from .fake import FakeECR, RepositoryHandle
+    from .service.context import ScanRequest
 
 DOCS = "https://pytest-ecr.readthedocs.io/en/latest"
 _CONFIG = pytest.StashKey[Config]()
@@ -27,6 +30,8 @@ MARKERS = {
     f"before the test (activates the `ecr` fixture). See {DOCS}/markers.html",
     "ecr_config": "ecr_config(account_id=None, region=None, allow_services=None): settings of the fake for "
     f"this test, over command line and ini. See {DOCS}/configuration.html",
+    "ecr_time": "ecr_time(moment): freeze time (freezegun) at `moment` (ISO 8601 string, datetime or epoch "
+    f"seconds) for the fake and the code under test; activates `ecr` and `ecr_clock`. See {DOCS}/time.html",
 }
 
 # Before any test module can make a botocore session, make sure sessions will carry our handlers.
@@ -60,8 +65,29 @@ def _marker_call(marker: pytest.Mark, signature: Any) -> Any:
         raise TypeError(f"@pytest.mark.{marker.name}: {exc}. Usage: {MARKERS[marker.name]}") from None
 
 
+def _time_args(moment: datetime | str | float) -> float:
+    from .clock import to_timestamp
+
+    try:
+        return to_timestamp(moment)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"cannot read {moment!r} as a moment in time ({exc})") from None
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from . import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_ecr_scan_findings(scan: ScanRequest) -> list[dict[str, Any]]:
+    """By default a scan finds nothing."""
+    return []
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -80,9 +106,11 @@ def _test_config(request: pytest.FixtureRequest) -> Config:
 
 @pytest.fixture(autouse=True)
 def _ecr_marker_activation(request: pytest.FixtureRequest) -> None:
-    """A test marked ecr_seed / ecr_config gets the fake without asking for it."""
+    """A test marked ecr_seed / ecr_config / ecr_time gets the fake without asking for it."""
     if any(request.node.get_closest_marker(name) for name in MARKERS):
         request.getfixturevalue("ecr")
+    if request.node.get_closest_marker("ecr_time"):
+        request.getfixturevalue("ecr_clock")
 
 
 @pytest.fixture
@@ -93,7 +121,14 @@ def ecr(request: pytest.FixtureRequest) -> Iterator[FakeECR]:
 
     cfg = _test_config(request)
     seeds = [_marker_call(m, _seed_args) for m in reversed(list(request.node.iter_markers("ecr_seed")))]
-    with FakeECR(cfg.account_id, cfg.region, cfg.allow_services) as fake:
+    time_marker = request.node.get_closest_marker("ecr_time")
+    moment = _marker_call(time_marker, _time_args) if time_marker else None
+    hook = request.config.hook.pytest_ecr_scan_findings
+    with FakeECR(
+        cfg.account_id, cfg.region, cfg.allow_services, scan_findings=lambda scan: hook(scan=scan)
+    ) as fake:
+        if moment is not None:
+            fake.clock.freeze(moment)  # before seeding, so pushed_days_ago counts from it
         for repositories, images in seeds:
             fake.seed(repositories, images)
         yield fake
@@ -103,6 +138,16 @@ def ecr(request: pytest.FixtureRequest) -> Iterator[FakeECR]:
         pytest.fail(
             f"pytest-ecr could not answer {len(problems)} call(s) faithfully:\n\n{details}", pytrace=False
         )
+
+
+@pytest.fixture
+def ecr_clock(ecr: FakeECR) -> EcrClock:
+    """The fake's clock, frozen (with freezegun) for this test: ``now()``, ``advance(...)``."""
+    from .clock import EcrClock
+
+    if not ecr.clock.frozen:
+        ecr.clock.freeze()
+    return EcrClock(ecr.clock)
 
 
 @pytest.fixture

@@ -36,6 +36,21 @@ class Image:
     children: tuple[str, ...] = ()
     status: str = "ACTIVE"
     last_pulled_at: float | None = None
+    #: the latest scan of this image, if any
+    scan: Scan | None = None
+    #: findings a test seeded for this image; a scan reports them instead of asking the hook
+    seeded_findings: list[dict[str, Any]] | None = None
+
+
+@dataclass
+class Scan:
+    """One scan of one image; it completes when the clock reaches ``completes_at``."""
+
+    scan_type: str  # BASIC or ENHANCED
+    started_at: float
+    completes_at: float
+    #: resolved once, when the scan is first seen complete
+    findings: list[dict[str, Any]] | None = None
 
 
 @dataclass
@@ -76,6 +91,11 @@ class Registry:
     account: str
     region: str
     repositories: dict[str, Repository] = field(default_factory=dict)
+    #: PutRegistryScanningConfiguration's {scanType, rules}; None until one is put
+    scanning_configuration: dict[str, Any] | None = None
+    account_settings: dict[str, str] = field(default_factory=dict)
+    #: start times of basic scans, for the registry's rolling 24 h quota
+    scan_starts: list[float] = field(default_factory=list)
 
 
 @dataclass

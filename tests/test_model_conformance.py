@@ -62,6 +62,25 @@ def test_every_implemented_operation_answers_within_its_shape(ecr, ecr_client):
         "ListTagsForResource": lambda: c.list_tags_for_resource(resourceArn=arn),
         "UntagResource": lambda: c.untag_resource(resourceArn=arn, tagKeys=["a"]),
         "GetAuthorizationToken": lambda: c.get_authorization_token(),
+        "StartImageScan": lambda: c.start_image_scan(repositoryName="app", imageId={"imageTag": "v1"}),
+        "DescribeImageScanFindings": lambda: c.describe_image_scan_findings(
+            repositoryName="app", imageId={"imageTag": "v1"}
+        ),
+        "PutRegistryScanningConfiguration": lambda: c.put_registry_scanning_configuration(
+            scanType="BASIC",
+            rules=[
+                {
+                    "scanFrequency": "SCAN_ON_PUSH",
+                    "repositoryFilters": [{"filter": "a*", "filterType": "WILDCARD"}],
+                }
+            ],
+        ),
+        "GetRegistryScanningConfiguration": lambda: c.get_registry_scanning_configuration(),
+        "BatchGetRepositoryScanningConfiguration": lambda: c.batch_get_repository_scanning_configuration(
+            repositoryNames=["app", "missing"]
+        ),
+        "PutAccountSetting": lambda: c.put_account_setting(name="BLOB_MOUNTING", value="ENABLED"),
+        "GetAccountSetting": lambda: c.get_account_setting(name="BLOB_MOUNTING"),
         "BatchDeleteImage": lambda: c.batch_delete_image(repositoryName="app", imageIds=[{"imageTag": "v1"}]),
         "DeleteRepository": lambda: c.delete_repository(repositoryName="app", force=True),
     }

@@ -56,7 +56,9 @@ def test_invalid_names(ecr_client, name):
     }
 
 
-@pytest.mark.skipif(NAME_REGEX != OCI_NAME_REGEX, reason="this botocore's model predates OCI repository names")
+@pytest.mark.skipif(
+    NAME_REGEX != OCI_NAME_REGEX, reason="this botocore's model predates OCI repository names"
+)
 @pytest.mark.parametrize("name", ["a__b", "a---b", "1app", "a.b_c-d/e"])
 def test_oci_names_are_accepted(ecr_client, name):
     assert ecr_client.create_repository(repositoryName=name)["repository"]["repositoryName"] == name

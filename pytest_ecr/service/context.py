@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from ..clock import Clock
 from ..store import Registry, Repository, Store
@@ -21,12 +23,38 @@ def dns_suffix(region: str) -> str:
     return "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
 
 
+@dataclass(frozen=True)
+class ScanRequest:
+    """What a findings provider is told about the scan it supplies findings for."""
+
+    registry_id: str
+    region: str
+    repository: str
+    image_digest: str
+    image_tags: tuple[str, ...]
+    scan_type: str  # BASIC or ENHANCED
+
+
+FindingsProvider = Callable[[ScanRequest], "list[dict[str, Any]] | None"]
+
+
+@dataclass
+class Options:
+    """How the fake plays the parts of ECR that take time or come from elsewhere."""
+
+    #: virtual seconds from the start of a scan to its completion
+    scan_seconds: float = 10.0
+    #: supplies the findings of a completed scan (the pytest hook, in the plugin); None = no findings
+    scan_findings: FindingsProvider | None = None
+
+
 @dataclass
 class Context:
     store: Store
     clock: Clock
     account: str
     region: str
+    options: Options = field(default_factory=Options)
 
     @property
     def partition(self) -> str:

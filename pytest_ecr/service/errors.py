@@ -107,3 +107,15 @@ class ReferencedImagesNotFoundException(ECRError):
 
 class NotImplementedByFake(ECRError):
     """Not an ECR error: the operation exists in ECR but pytest-ecr does not answer it yet."""
+
+
+class ScanNotFoundException(ECRError):
+    pass
+
+
+class ImageArchivedException(ECRError):
+    pass
+
+
+class UnsupportedImageTypeException(ECRError):
+    pass

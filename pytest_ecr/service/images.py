@@ -119,6 +119,7 @@ def store_image(
             f"The repository with name '{repo.name}' in registry with id '{repo.registry_id}' already has "
             f"the maximum allowed number of images which is '{MAX_IMAGES}'"
         )
+    new = image is None
     if image is None:
         image = Image(
             digest=actual,
@@ -138,6 +139,10 @@ def store_image(
             repo.images[holder].tags.remove(tag)
         image.tags.append(tag)
         repo.tag_index[tag] = actual
+    if new:
+        from .scanning import on_push  # scanning builds on this module
+
+        on_push(ctx, repo, image)
     return image
 
 
@@ -362,18 +367,23 @@ def detail(repo: Repository, image: Image) -> dict[str, Any]:
     }
 
 
+def require_image(repo: Repository, image_id: ImageId, field: str = "imageId") -> Image:
+    """The image an API-level ``imageId`` names (tag and digest must agree), or ECR's whole-call
+    error: InvalidParameterException for a malformed id, ImageNotFoundException otherwise."""
+    digest, tag = image_id.get("imageDigest"), image_id.get("imageTag")
+    if digest is None and tag is None:
+        raise InvalidParameterException.at(field, "Member must specify an imageDigest or an imageTag")
+    _check_put_inputs(tag, digest)
+    image = _find(repo, image_id)
+    if image is None or (tag is not None and tag not in image.tags):
+        raise ImageNotFoundException(_not_found_message(image_id, repo))
+    return image
+
+
 def _describe_ids(repo: Repository, image_ids: list[ImageId]) -> list[dict[str, Any]]:
     found: dict[str, Image] = {}
     for image_id in image_ids:
-        digest, tag = image_id.get("imageDigest"), image_id.get("imageTag")
-        if digest is None and tag is None:
-            raise InvalidParameterException.at(
-                "imageIds", "Member must specify an imageDigest or an imageTag"
-            )
-        _check_put_inputs(tag, digest)
-        image = _find(repo, image_id)
-        if image is None or (tag is not None and tag not in image.tags):
-            raise ImageNotFoundException(_not_found_message(image_id, repo))
+        image = require_image(repo, image_id, "imageIds")
         found.setdefault(image.digest, image)
     return [detail(repo, image) for image in found.values()]
 

@@ -27,6 +27,6 @@ def operation(name: str) -> Callable[[F], F]:
 
 def handlers() -> dict[str, Handler]:
     """All handlers, with every domain module imported (they register on import)."""
-    from . import auth, images, policies, repositories, tagging  # noqa: F401
+    from . import accounts, auth, images, policies, repositories, scanning, tagging  # noqa: F401
 
     return HANDLERS

@@ -1,0 +1,297 @@
+"""Image scanning (spec §6): registry scanning configuration, scan on push, StartImageScan,
+DescribeImageScanFindings, BatchGetRepositoryScanningConfiguration.
+
+A scan is stamped with the virtual time it completes; its status and findings are settled when
+read, so waiters see IN_PROGRESS until the clock reaches it. Findings come from the image's seeded
+findings, else from the options' findings provider (the ``pytest_ecr_scan_findings`` hook), else
+none.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import Counter
+from typing import Any
+
+from ..store import Image, Registry, Repository, Scan
+from . import manifests
+from .context import Context, ScanRequest
+from .errors import (
+    ImageArchivedException,
+    LimitExceededException,
+    RepositoryNotFoundException,
+    ScanNotFoundException,
+    UnsupportedImageTypeException,
+    ValidationException,
+)
+from .images import ImageId, require_image
+from .pagination import page
+from .registry import operation
+
+DAY = 24 * 60 * 60
+#: basic scans per registry (account and region) in any 24 h
+REGISTRY_SCAN_QUOTA = 100_000
+SCANNABLE_CONFIGS = frozenset(
+    {"application/vnd.docker.container.image.v1+json", "application/vnd.oci.image.config.v1+json"}
+)
+COMPLETE_DESCRIPTION = "The scan was completed successfully."
+DEFAULT_CONFIGURATION: dict[str, Any] = {"scanType": "BASIC", "rules": []}
+
+
+# -- configuration --------------------------------------------------------------------------------
+
+
+@functools.cache
+def _glob(pattern: str) -> re.Pattern[str]:
+    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")))
+
+
+def filter_matches(pattern: str, repository: str) -> bool:
+    """§6.2: without '*' a filter matches names containing it; with '*' it is an anchored glob."""
+    if "*" not in pattern:
+        return pattern in repository
+    return _glob(pattern).fullmatch(repository) is not None
+
+
+def _configuration(reg: Registry) -> dict[str, Any]:
+    return reg.scanning_configuration or DEFAULT_CONFIGURATION
+
+
+def effective_frequency(reg: Registry, repo: Repository) -> tuple[str, list[dict[str, str]]]:
+    """(scanFrequency, the filters that made it) for a repository under the registry's
+    configuration: CONTINUOUS_SCAN beats SCAN_ON_PUSH beats MANUAL."""
+    config = reg.scanning_configuration
+    if config is None:
+        # Never configured: the deprecated per-repository flag decides (basic scan on push).
+        return ("SCAN_ON_PUSH", []) if repo.scan_on_push else ("MANUAL", [])
+    if config["scanType"] == "ENHANCED" and not config["rules"]:
+        return "CONTINUOUS_SCAN", []
+    for frequency in ("CONTINUOUS_SCAN", "SCAN_ON_PUSH"):
+        for rule in config["rules"]:
+            if rule["scanFrequency"] != frequency:
+                continue
+            matched = [f for f in rule["repositoryFilters"] if filter_matches(f["filter"], repo.name)]
+            if matched:
+                return frequency, matched
+    return "MANUAL", []
+
+
+def _check_rules(scan_type: str, rules: list[dict[str, Any]]) -> None:
+    allowed = {"BASIC": ("SCAN_ON_PUSH",), "ENHANCED": ("SCAN_ON_PUSH", "CONTINUOUS_SCAN")}[scan_type]
+    seen: set[str] = set()
+    for rule in rules:
+        frequency = rule["scanFrequency"]
+        if frequency not in allowed:
+            raise ValidationException(
+                f"Scan frequency {frequency} is not supported for scan type {scan_type}; "
+                f"use {' or '.join(allowed)}"
+            )
+        if frequency in seen:
+            raise ValidationException(f"Only one rule with scan frequency {frequency} is allowed")
+        seen.add(frequency)
+
+
+@operation("PutRegistryScanningConfiguration")
+def put_registry_scanning_configuration(
+    ctx: Context, *, scanType: str = "BASIC", rules: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    rules = [
+        {"scanFrequency": r["scanFrequency"], "repositoryFilters": [dict(f) for f in r["repositoryFilters"]]}
+        for r in rules or []
+    ]
+    _check_rules(scanType, rules)
+    config = {"scanType": scanType, "rules": rules}
+    ctx.registry().scanning_configuration = config
+    return {"registryScanningConfiguration": config}
+
+
+@operation("GetRegistryScanningConfiguration")
+def get_registry_scanning_configuration(ctx: Context) -> dict[str, Any]:
+    reg = ctx.registry()
+    return {"registryId": reg.account, "scanningConfiguration": _configuration(reg)}
+
+
+@operation("BatchGetRepositoryScanningConfiguration")
+def batch_get_repository_scanning_configuration(
+    ctx: Context, *, repositoryNames: list[str]
+) -> dict[str, Any]:
+    reg = ctx.registry()
+    configurations, failures = [], []
+    for name in dict.fromkeys(repositoryNames):
+        repo = reg.repositories.get(name)
+        if repo is None:
+            failures.append(
+                {
+                    "repositoryName": name,
+                    "failureCode": "REPOSITORY_NOT_FOUND",
+                    "failureReason": RepositoryNotFoundException.named(name, reg.account).message,
+                }
+            )
+            continue
+        frequency, filters = effective_frequency(reg, repo)
+        configurations.append(
+            {
+                "repositoryArn": repo.arn,
+                "repositoryName": repo.name,
+                "scanOnPush": frequency == "SCAN_ON_PUSH",
+                "scanFrequency": frequency,
+                "appliedScanFilters": filters,
+            }
+        )
+    return {"scanningConfigurations": configurations, "failures": failures}
+
+
+# -- scans ----------------------------------------------------------------------------------------
+
+
+def _unsupported_media_type(image: Image) -> str | None:
+    """The media type ECR names when it refuses to scan ``image``, or None if it can be scanned."""
+    if image.media_type in manifests.LIST_TYPES:
+        return image.media_type
+    if image.media_type in manifests.SCHEMA1_TYPES:
+        return None
+    if image.artifact_media_type not in SCANNABLE_CONFIGS:
+        return image.artifact_media_type or image.media_type
+    return None
+
+
+def _start(ctx: Context, reg: Registry, image: Image, scan_type: str) -> None:
+    now = ctx.clock.now()
+    image.scan = Scan(scan_type, now, now + ctx.options.scan_seconds)
+    if scan_type == "BASIC":
+        reg.scan_starts.append(now)
+
+
+def on_push(ctx: Context, repo: Repository, image: Image) -> None:
+    """Scan a newly pushed image if the registry's configuration (or the legacy flag) says so."""
+    reg = ctx.registry(repo.registry_id)
+    frequency, _ = effective_frequency(reg, repo)
+    if frequency == "MANUAL" or _unsupported_media_type(image) is not None:
+        return
+    _start(ctx, reg, image, _configuration(reg)["scanType"])
+
+
+def _recent(starts: list[float], now: float) -> list[float]:
+    return [t for t in starts if now - t < DAY]
+
+
+@operation("StartImageScan")
+def start_image_scan(
+    ctx: Context, *, repositoryName: str, imageId: ImageId, registryId: str | None = None
+) -> dict[str, Any]:
+    repo = ctx.repository(repositoryName, registryId)
+    image = require_image(repo, imageId)
+    reg = ctx.registry(registryId)
+    if _configuration(reg)["scanType"] == "ENHANCED":
+        raise ValidationException(
+            "Manual scans are not supported when the registry uses enhanced scanning (scanType ENHANCED)"
+        )
+    if image.status != "ACTIVE":
+        raise ImageArchivedException(
+            f"The image with digest '{image.digest}' is archived and cannot be scanned"
+        )
+    unsupported = _unsupported_media_type(image)
+    if unsupported is not None:
+        raise UnsupportedImageTypeException(
+            f"An artifact with media type '{unsupported}' cannot be scanned. For more information, "
+            "see the Amazon ECR documentation."
+        )
+    now = ctx.clock.now()
+    if image.scan is not None and image.scan.scan_type == "BASIC" and now - image.scan.started_at < DAY:
+        raise LimitExceededException("The scan quota per image has been exceeded. Wait and try again.")
+    reg.scan_starts = _recent(reg.scan_starts, now)
+    if len(reg.scan_starts) >= REGISTRY_SCAN_QUOTA:
+        raise LimitExceededException(
+            f"The basic scan quota of {REGISTRY_SCAN_QUOTA} scans per 24 hours for the registry with id "
+            f"'{reg.account}' has been exceeded. Wait and try again."
+        )
+    _start(ctx, reg, image, "BASIC")
+    return {
+        "registryId": repo.registry_id,
+        "repositoryName": repo.name,
+        "imageId": {"imageDigest": image.digest, "imageTag": imageId.get("imageTag")},
+        "imageScanStatus": {"status": "IN_PROGRESS"},
+    }
+
+
+def _settle(ctx: Context, repo: Repository, image: Image, scan: Scan) -> bool:
+    """Whether ``scan`` is complete now; resolves its findings the first time it is."""
+    if ctx.clock.now() < scan.completes_at:
+        return False
+    if scan.findings is None:
+        provided = image.seeded_findings
+        if provided is None and ctx.options.scan_findings is not None:
+            request = ScanRequest(
+                repo.registry_id, repo.region, repo.name, image.digest, tuple(image.tags), scan.scan_type
+            )
+            provided = ctx.options.scan_findings(request)
+        scan.findings = [dict(f) for f in provided or []]
+    return True
+
+
+def _scan_not_found(repo: Repository, image_id: ImageId) -> ScanNotFoundException:
+    digest, tag = image_id.get("imageDigest"), image_id.get("imageTag")
+    rendered = ", ".join(
+        f"{k}:{'null' if v is None else repr(v)}" for k, v in (("imageDigest", digest), ("imageTag", tag))
+    )
+    return ScanNotFoundException(
+        f"Image scan does not exist for the image with '{{{rendered}}}' in the repository with name "
+        f"'{repo.name}' in the registry with id '{repo.registry_id}'"
+    )
+
+
+@operation("DescribeImageScanFindings")
+def describe_image_scan_findings(
+    ctx: Context,
+    *,
+    repositoryName: str,
+    imageId: ImageId,
+    registryId: str | None = None,
+    nextToken: str | None = None,
+    maxResults: int | None = None,
+) -> dict[str, Any]:
+    repo = ctx.repository(repositoryName, registryId)
+    image = require_image(repo, imageId)
+    scan = image.scan
+    if scan is None:
+        raise _scan_not_found(repo, imageId)
+    result: dict[str, Any] = {
+        "registryId": repo.registry_id,
+        "repositoryName": repo.name,
+        "imageId": {"imageDigest": image.digest, "imageTag": imageId.get("imageTag")},
+    }
+    enhanced = scan.scan_type == "ENHANCED"
+    if not _settle(ctx, repo, image, scan):
+        result["imageScanStatus"] = {"status": "PENDING" if enhanced else "IN_PROGRESS"}
+        return result
+    findings = scan.findings or []
+    indexed = list(enumerate(findings))
+    found, token = page(
+        indexed,
+        key=lambda item: item[0],
+        scope=(
+            "DescribeImageScanFindings",
+            repo.registry_id,
+            repo.region,
+            repo.name,
+            image.digest,
+            scan.started_at,
+        ),
+        next_token=nextToken,
+        max_results=maxResults,
+    )
+    counts = Counter(str(f.get("severity", "UNDEFINED")) for f in findings)
+    result["imageScanStatus"] = (
+        {"status": "ACTIVE", "description": "Continuous scan is selected for image."}
+        if enhanced
+        else {"status": "COMPLETE", "description": COMPLETE_DESCRIPTION}
+    )
+    result["imageScanFindings"] = {
+        "imageScanCompletedAt": scan.completes_at,
+        "vulnerabilitySourceUpdatedAt": scan.completes_at,
+        "findingSeverityCounts": dict(counts),
+        ("enhancedFindings" if enhanced else "findings"): [f for _, f in found],
+    }
+    result["nextToken"] = token
+    return result
