@@ -34,7 +34,17 @@ def before_send(request: Any, event_name: str = "", **_: Any) -> Any:
     """botocore ``before-send.ecr`` handler: answer from the active fake, else let botocore send."""
     if not ACTIVE:
         return None
-    return ACTIVE[-1].answer_botocore(request, event_name)
+    answer = ACTIVE[-1].answer_botocore(request, event_name)
+    # botocore calls every before-send handler even after one answered. Pointing the answered
+    # request at a reserved host keeps the others (moto's mock_aws, a proxy recorder) from acting
+    # on it a second time; botocore reuses the request only for retries, which we answer again.
+    if not request.url.startswith(ANSWERED_PREFIX):
+        request.url = ANSWERED_PREFIX + request.url
+    return answer
+
+
+#: What an answered request's URL starts with (``.invalid`` is reserved: it never resolves).
+ANSWERED_PREFIX = "https://answered-by-pytest-ecr.invalid/"
 
 
 def before_sign(request_signer: Any = None, **_: Any) -> None:

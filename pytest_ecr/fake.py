@@ -18,6 +18,7 @@ from .service.auth import token_grant
 from .service.context import Context, FindingsProvider, Options
 from .service.errors import ECRError
 from .service.images import store_image
+from .sessions import fresh_boto3_session
 from .sleeps import VirtualSleeps
 from .store import Repository, Store
 from .transport import Isolation, body_bytes, header, request_identity, response
@@ -150,13 +151,11 @@ class FakeECR:
 
     def client(self, region: str | None = None, account: str | None = None, **kwargs: Any) -> ECRClient:
         """A boto3 ECR client on this fake, for ``account`` (default: the fake's) in ``region``."""
-        import boto3
-
         access_key = FAKE_CREDENTIALS[0]
         if account is not None and account != self.account_id:
             access_key = f"AKIAPYTESTECR{next(self._key_counter):07d}"
             self._access_keys[access_key] = account
-        return boto3.client(  # type: ignore[no-any-return]
+        return fresh_boto3_session().client(  # type: ignore[no-any-return]
             "ecr",
             region_name=region or self.region,
             aws_access_key_id=access_key,

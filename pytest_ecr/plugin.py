@@ -104,13 +104,19 @@ def _test_config(request: pytest.FixtureRequest) -> Config:
     return cfg
 
 
-@pytest.fixture(autouse=True)
-def _ecr_marker_activation(request: pytest.FixtureRequest) -> None:
-    """A test marked ecr_seed / ecr_config / ecr_time gets the fake without asking for it."""
-    if any(request.node.get_closest_marker(name) for name in MARKERS):
-        request.getfixturevalue("ecr")
-    if request.node.get_closest_marker("ecr_time"):
-        request.getfixturevalue("ecr_clock")
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test marked ecr_seed / ecr_config / ecr_time gets the fake without asking for it.
+
+    Done here rather than with an autouse fixture, which every test of every project would pay for.
+    """
+    for item in items:
+        names = getattr(item, "fixturenames", None)
+        if names is None:
+            continue
+        if item.get_closest_marker("ecr_time") and "ecr_clock" not in names:
+            names.append("ecr_clock")
+        if any(item.get_closest_marker(name) for name in MARKERS) and "ecr" not in names:
+            names.append("ecr")
 
 
 @pytest.fixture

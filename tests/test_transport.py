@@ -175,3 +175,25 @@ def test_unknown_target_and_bad_json():
         "AmazonEC2ContainerRegistry_V20150921.DescribeRepositories", b"{", "123456789012", "us-east-1"
     )
     assert (bad.status, bad.error_code) == (400, "SerializationException")
+
+
+def test_moto_answers_other_services_and_never_sees_ecr(ecr):
+    import json
+
+    from moto import mock_aws
+    from moto.backends import get_backend
+
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="artifacts")
+        assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["artifacts"]
+        ecr.create_repository("app")
+        image = ecr.push_image("app", "v1")
+        doc = json.loads(image.manifest)
+        doc["annotations"] = {"rebuilt": "yes"}
+        client = boto3.client("ecr", region_name="us-east-1")
+        client.put_image(repositoryName="app", imageManifest=json.dumps(doc), imageTag="v2")
+        assert len(client.list_images(repositoryName="app")["imageIds"]) == 2
+        # moto's ECR backend was never asked: the fake alone answered ECR.
+        assert not get_backend("ecr")["123456789012"]["us-east-1"].repositories
+    ecr.calls.assert_called("PutImage", times=1)

@@ -21,9 +21,16 @@ def operation(name: str) -> OperationModel:
     return service_model().operation_model(name)
 
 
-def operation_names() -> list[str]:
-    return list(service_model().operation_names)
+@functools.cache
+def operation_names() -> frozenset[str]:
+    return frozenset(service_model().operation_names)
+
+
+@functools.cache
+def _error_codes(name: str) -> frozenset[str]:
+    return frozenset(shape.name for shape in operation(name).error_shapes)
 
 
 def error_codes(op: OperationModel) -> frozenset[str]:
-    return frozenset(shape.name for shape in op.error_shapes)
+    """The error shapes the model lists for ``op``."""
+    return _error_codes(op.name)
