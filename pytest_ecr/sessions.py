@@ -30,3 +30,19 @@ def fresh_boto3_session() -> Any:
     import boto3
 
     return boto3.Session(botocore_session=fresh_botocore_session())
+
+
+class LazyBoto3Session:
+    """Stands in for ``boto3.DEFAULT_SESSION`` while a fake is active: the fresh session is made on
+    first use (``boto3.client(...)``), so tests that never use boto3's default session don't pay
+    the few milliseconds a session costs."""
+
+    def __init__(self) -> None:
+        self._session: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        if self._session is None:
+            self._session = fresh_boto3_session()
+        return getattr(self._session, name)

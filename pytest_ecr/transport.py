@@ -20,7 +20,7 @@ import botocore.endpoint
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
 from ._hook import FAKE_CREDENTIALS
-from .sessions import fresh_boto3_session
+from .sessions import LazyBoto3Session
 
 _CREDENTIAL_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([a-z0-9-]+)/")
 _SERVICE_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/([^/]+)/")
@@ -165,7 +165,7 @@ class Isolation:
         if save:
             self._saved_boto3_session = boto3.DEFAULT_SESSION
             # A fresh default session (made under the isolated environment), not the user's.
-            boto3.DEFAULT_SESSION = fresh_boto3_session()
+            boto3.DEFAULT_SESSION = LazyBoto3Session()
         else:
             boto3.DEFAULT_SESSION = self._saved_boto3_session
             self._saved_boto3_session = None
