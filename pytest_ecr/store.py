@@ -5,6 +5,7 @@ A fresh store per test is a handful of empty dicts, so building one is cheaper t
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,8 +35,12 @@ class Image:
     subject_digest: str | None = None
     #: digests of the child manifests of a manifest list / index
     children: tuple[str, ...] = ()
+    #: config and layer digests the manifest references (what keeps those blobs pullable)
+    blob_digests: tuple[str, ...] = ()
     status: str = "ACTIVE"
     last_pulled_at: float | None = None
+    last_archived_at: float | None = None
+    last_activated_at: float | None = None
     #: the latest scan of this image, if any
     scan: Scan | None = None
     #: findings a test seeded for this image; a scan reports them instead of asking the hook
@@ -51,6 +56,22 @@ class Scan:
     completes_at: float
     #: resolved once, when the scan is first seen complete
     findings: list[dict[str, Any]] | None = None
+
+
+@dataclass
+class Upload:
+    """A layer upload session (InitiateLayerUpload to CompleteLayerUpload).
+
+    Parts are kept as received, never copied, and hashed as they arrive, so completing the upload
+    costs one join: the fake never holds more than two copies of a layer.
+    """
+
+    upload_id: str
+    initiated_at: float
+    parts: list[bytes] = field(default_factory=list)
+    #: bytes received so far; the next part must start at this offset
+    size: int = 0
+    sha256: Any = field(default_factory=hashlib.sha256)
 
 
 @dataclass
@@ -73,6 +94,10 @@ class Repository:
     #: tag -> digest; a tag names at most one image
     tag_index: dict[str, str] = field(default_factory=dict)
     blobs: dict[str, Blob] = field(default_factory=dict)
+    #: open layer uploads by upload id; they go with the repository when it is deleted
+    uploads: dict[str, Upload] = field(default_factory=dict)
+    #: digest -> virtual time its restore from archive completes (images in ACTIVATING)
+    restores: dict[str, float] = field(default_factory=dict)
 
     def parents_of(self, digest: str) -> list[str]:
         """Digests of manifest lists / indexes in this repository that reference ``digest``."""

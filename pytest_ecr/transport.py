@@ -165,7 +165,7 @@ class Isolation:
         if save:
             self._saved_boto3_session = boto3.DEFAULT_SESSION
             # A fresh default session (made under the isolated environment), not the user's.
-            boto3.DEFAULT_SESSION = LazyBoto3Session()
+            boto3.DEFAULT_SESSION = LazyBoto3Session()  # type: ignore[assignment]  # a stand-in, see sessions.py
         else:
             boto3.DEFAULT_SESSION = self._saved_boto3_session
             self._saved_boto3_session = None

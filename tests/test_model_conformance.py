@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from conftest import shape_violations
-from helpers import image_manifest
+from helpers import image_manifest, sha256
 
 from pytest_ecr.protocol.dispatch import Exchange
 from pytest_ecr.protocol.model import operation_names
@@ -40,6 +40,8 @@ def test_every_implemented_operation_answers_within_its_shape(ecr, ecr_client):
         "repositoryArn"
     ]
     text = image_manifest(ecr, "app")
+    layer = json.loads(text)["layers"][0]["digest"]
+    upload: dict = {}
     calls = {
         "CreateRepository": lambda: None,
         "PutImage": lambda: c.put_image(repositoryName="app", imageManifest=text, imageTag="v1"),
@@ -81,6 +83,26 @@ def test_every_implemented_operation_answers_within_its_shape(ecr, ecr_client):
         ),
         "PutAccountSetting": lambda: c.put_account_setting(name="BLOB_MOUNTING", value="ENABLED"),
         "GetAccountSetting": lambda: c.get_account_setting(name="BLOB_MOUNTING"),
+        "InitiateLayerUpload": lambda: upload.update(c.initiate_layer_upload(repositoryName="app")),
+        "UploadLayerPart": lambda: c.upload_layer_part(
+            repositoryName="app",
+            uploadId=upload["uploadId"],
+            partFirstByte=0,
+            partLastByte=2,
+            layerPartBlob=b"abc",
+        ),
+        "CompleteLayerUpload": lambda: c.complete_layer_upload(
+            repositoryName="app", uploadId=upload["uploadId"], layerDigests=[sha256(b"abc")]
+        ),
+        "BatchCheckLayerAvailability": lambda: c.batch_check_layer_availability(
+            repositoryName="app", layerDigests=[layer, sha256(b"abc"), sha256(b"absent"), "bad"]
+        ),
+        "GetDownloadUrlForLayer": lambda: c.get_download_url_for_layer(
+            repositoryName="app", layerDigest=layer
+        ),
+        "UpdateImageStorageClass": lambda: c.update_image_storage_class(
+            repositoryName="app", imageId={"imageTag": "v1"}, targetStorageClass="ARCHIVE"
+        ),
         "BatchDeleteImage": lambda: c.batch_delete_image(repositoryName="app", imageIds=[{"imageTag": "v1"}]),
         "DeleteRepository": lambda: c.delete_repository(repositoryName="app", force=True),
     }

@@ -46,6 +46,9 @@ class Options:
     scan_seconds: float = 10.0
     #: supplies the findings of a completed scan (the pytest hook, in the plugin); None = no findings
     scan_findings: FindingsProvider | None = None
+    #: virtual seconds from UpdateImageStorageClass(STANDARD) to the image being ACTIVE again;
+    #: ECR says a restore "typically takes up to 20 minutes"
+    restore_seconds: float = 1200.0
 
 
 @dataclass
@@ -71,4 +74,10 @@ class Context:
         repo = reg.repositories.get(name)
         if repo is None:
             raise RepositoryNotFoundException.named(name, reg.account)
+        if repo.restores:
+            # Every handler reads images through here, so restores that time has reached are
+            # applied before anyone can see the image still ACTIVATING.
+            from .archive import settle_restores
+
+            settle_restores(self, repo)
         return repo

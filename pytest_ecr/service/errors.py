@@ -119,3 +119,35 @@ class ImageArchivedException(ECRError):
 
 class UnsupportedImageTypeException(ECRError):
     pass
+
+
+class UploadNotFoundException(ECRError):
+    pass
+
+
+class InvalidLayerPartException(ECRError):
+    """Carries registryId, repositoryName, uploadId and lastValidByteReceived."""
+
+
+class EmptyUploadException(ECRError):
+    pass
+
+
+class LayerPartTooSmallException(ECRError):
+    pass
+
+
+class InvalidLayerException(ECRError):
+    pass
+
+
+class LayerAlreadyExistsException(ECRError):
+    pass
+
+
+class LayerInaccessibleException(ECRError):
+    pass
+
+
+class ImageStorageClassUpdateNotSupportedException(ECRError):
+    pass

@@ -63,8 +63,7 @@ def _check_references(repo: Repository, manifest: manifests.Manifest) -> None:
                 f"Images with digests {_bracketed(missing)} required for pushing image into {where} do not exist"
             )
         return
-    wanted = [d.digest for d in manifest.blobs] + list(manifest.schema1_blob_digests)
-    missing = [d for d in dict.fromkeys(wanted) if d not in repo.blobs]
+    missing = [d for d in manifest.blob_digests if d not in repo.blobs]
     if missing:
         raise LayersNotFoundException(
             f"Layers with digests {_bracketed(missing)} required for pushing image into {where} do not exist"
@@ -98,18 +97,23 @@ def store_image(
         )
     _check_references(repo, manifest)
     image = repo.images.get(actual)
-    if image is not None and (tag is None or tag in image.tags):
+    # Pushing an archived (or restoring) image again restores it at once (spec §3.5 step 6).
+    restores = image is not None and image.status != "ACTIVE"
+    if image is not None and not restores and (tag is None or tag in image.tags):
         raise ImageAlreadyExistsException(
             f"Image with digest '{actual}' and tag '{tag if tag is not None else 'null'}' already exists in "
             f"the repository with name '{repo.name}' in registry with id '{repo.registry_id}'"
         )
     holder = repo.tag_index.get(tag) if tag is not None else None
+    if holder == actual:
+        holder = None  # a restoring re-push of a tag the image already has moves nothing
     if tag is not None and holder is not None and tag_is_immutable(repo, tag):
         raise ImageTagAlreadyExistsException(
             f"The image tag '{tag}' already exists in the '{repo.name}' repository and cannot be "
             "overwritten because the repository is immutable."
         )
-    if image is not None and len(image.tags) >= MAX_TAGS_PER_IMAGE:
+    adds_tag = tag is not None and (image is None or tag not in image.tags)
+    if image is not None and adds_tag and len(image.tags) >= MAX_TAGS_PER_IMAGE:
         raise LimitExceededException(
             f"The image with digest '{actual}' already has the maximum allowed number of tags "
             f"which is '{MAX_TAGS_PER_IMAGE}'"
@@ -131,9 +135,15 @@ def store_image(
             artifact_media_type=manifest.artifact_media_type,
             subject_digest=manifest.subject_digest,
             children=manifest.children,
+            blob_digests=manifest.blob_digests,
         )
         repo.images[actual] = image
-    if tag is not None:
+        for descriptor in manifest.blobs:
+            # An uploaded blob learns its media type from the first manifest that references it.
+            blob = repo.blobs[descriptor.digest]
+            if blob.media_type is None:
+                blob.media_type = descriptor.media_type
+    if tag is not None and adds_tag:
         if holder is not None:
             # The tag moves; the image it leaves stays, untagged if that was its last tag.
             repo.images[holder].tags.remove(tag)
@@ -143,6 +153,10 @@ def store_image(
         from .scanning import on_push  # scanning builds on this module
 
         on_push(ctx, repo, image)
+    elif restores:
+        from .archive import restore_now  # archive builds on this module
+
+        restore_now(ctx, repo, image)
     return image
 
 
@@ -364,6 +378,8 @@ def detail(repo: Repository, image: Image) -> dict[str, Any]:
         "lastRecordedPullTime": image.last_pulled_at,
         "subjectManifestDigest": image.subject_digest,
         "imageStatus": image.status,
+        "lastArchivedAt": image.last_archived_at,
+        "lastActivatedAt": image.last_activated_at,
     }
 
 

@@ -52,6 +52,11 @@ class Manifest:
     def is_list(self) -> bool:
         return self.media_type in LIST_TYPES
 
+    @property
+    def blob_digests(self) -> tuple[str, ...]:
+        """Every blob digest the manifest needs in the repository, once each, config first."""
+        return tuple(dict.fromkeys([*(d.digest for d in self.blobs), *self.schema1_blob_digests]))
+
 
 def digest_of(text: str) -> str:
     """ECR's image digest: sha256 of the exact manifest bytes, no canonicalisation (spec §3.3)."""
