@@ -1,0 +1,272 @@
+"""Per-test cost of "a fresh fake, a client, one repository": pytest-ecr against moto.
+
+What a test pays before its first assertion, when each test gets a fresh fake:
+
+* pytest-ecr: ``FakeECR()`` and ``start()``, ``fake.client()``, one ``CreateRepository`` call
+  through that client, ``stop()``; what the ``ecr`` + ``ecr_client`` fixtures do for a test.
+* moto: ``with mock_aws(): boto3.client("ecr", ...).create_repository(...)``.
+
+Both make a new boto3 client in every test, which costs the same whichever fake answers it. So the
+same two are also measured with one client made beforehand and reused by every test: what is left
+is the fakes' own share (activation, one call, deactivation).
+
+The two of a comparison take turns, one test each, alternating which goes first, after a warm-up;
+each test is timed on its own with ``time.perf_counter``; figures are medians. A fresh boto3
+client leaves tens of thousands of objects in reference cycles, which only a full collection of the
+garbage collector reclaims, and a full collection comes every few tests; that cost is real but
+lands on whichever test triggers it. So, after the warm-up, the process's heap is frozen
+(``gc.freeze()``), and after each test a timed ``gc.collect()`` reclaims what that test left; it is
+printed apart (in a real session it is paid later, over a larger heap). pytest-ecr's time is also
+broken down by phase. Each test is checked to have been answered by the backend it is meant for.
+
+Run: ``python bench/per_test.py`` (``--quick`` for a short run).
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import _common
+import boto3
+from moto import mock_aws
+from moto.ecr.models import ecr_backends
+
+from pytest_ecr import FakeECR, _hook
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+REPOSITORY = "app"
+#: per mode: warm-up tests and measured tests, for each variant
+SETTINGS = {"normal": (5, 100), "quick": (3, 20)}
+PHASES = ("FakeECR() + start()", "fake.client()", "CreateRepository call", "stop()")
+FRESH_ECR = "pytest-ecr: FakeECR start, client(), CreateRepository, stop"
+FRESH_MOTO = "moto: mock_aws(), boto3.client(), CreateRepository"
+REUSED_ECR = "pytest-ecr: FakeECR start, CreateRepository, stop"
+REUSED_MOTO = "moto: mock_aws(), CreateRepository"
+
+
+class BenchError(RuntimeError):
+    """A test was not answered by the backend it was meant for: the figures would be wrong."""
+
+
+def check(condition: bool, message: str) -> None:
+    if not condition:
+        raise BenchError(message)
+
+
+def make_client() -> Any:
+    return boto3.client(
+        "ecr",
+        region_name=REGION,
+        aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+        aws_secret_access_key="bench-secret-access-key",
+    )
+
+
+def _check_ecr(fake: FakeECR, created: Any) -> None:
+    check(
+        [c.operation for c in fake.calls] == ["CreateRepository"],
+        f"pytest-ecr did not answer the call: {fake.calls!r}",
+    )
+    check(created["repository"]["repositoryName"] == REPOSITORY, f"pytest-ecr: {created}")
+
+
+def _check_moto(stored: Any, created: Any) -> None:
+    check(stored is not None, "moto did not store the repository")
+    headers = created["ResponseMetadata"]["HTTPHeaders"]
+    # moto's responses carry this header; pytest-ecr's do not.
+    check(headers.get("server") == "amazon.com", f"moto did not answer the call ({headers})")
+
+
+def ecr_fresh() -> list[float]:
+    """One test's worth of pytest-ecr; seconds spent in each of :data:`PHASES`."""
+    t0 = time.perf_counter()
+    fake = FakeECR(ACCOUNT, REGION)
+    fake.start()
+    t1 = time.perf_counter()
+    client = fake.client()
+    t2 = time.perf_counter()
+    created = client.create_repository(repositoryName=REPOSITORY)
+    t3 = time.perf_counter()
+    fake.stop()
+    t4 = time.perf_counter()
+    _check_ecr(fake, created)
+    return [t1 - t0, t2 - t1, t3 - t2, t4 - t3]
+
+
+def moto_fresh() -> float:
+    check(not _hook.ACTIVE, "a FakeECR is active: it would answer instead of moto")
+    start = time.perf_counter()
+    with mock_aws():
+        created = boto3.client("ecr", region_name=REGION).create_repository(repositoryName=REPOSITORY)
+        stored = ecr_backends[ACCOUNT][REGION].repositories.get(REPOSITORY)  # a dict look-up: ~1 us
+    # Timed to the end of the block: moto's reset on exit is part of a test's cost.
+    elapsed = time.perf_counter() - start
+    _check_moto(stored, created)
+    return elapsed
+
+
+def ecr_reused(client: Any) -> float:
+    start = time.perf_counter()
+    fake = FakeECR(ACCOUNT, REGION)
+    fake.start()
+    created = client.create_repository(repositoryName=REPOSITORY)
+    fake.stop()
+    elapsed = time.perf_counter() - start
+    _check_ecr(fake, created)
+    return elapsed
+
+
+def moto_reused(client: Any) -> float:
+    check(not _hook.ACTIVE, "a FakeECR is active: it would answer instead of moto")
+    start = time.perf_counter()
+    with mock_aws():
+        created = client.create_repository(repositoryName=REPOSITORY)
+        stored = ecr_backends[ACCOUNT][REGION].repositories.get(REPOSITORY)
+    elapsed = time.perf_counter() - start
+    _check_moto(stored, created)
+    return elapsed
+
+
+Samples = dict[str, dict[str, list[float]]]
+
+
+def measure(variants: dict[str, Callable[[], float]], warmup: int, count: int) -> Samples:
+    """Per variant: seconds per test, seconds to collect its garbage, objects collected."""
+    names = list(variants)
+    samples: Samples = {name: {"time": [], "gc": [], "freed": []} for name in names}
+    for i in range(warmup + count):
+        if i == warmup:
+            # From here on a collection visits only what the tests made, not the process's heap.
+            gc.collect()
+            gc.freeze()
+        for name in names[i % 2 :] + names[: i % 2]:
+            elapsed = variants[name]()
+            # What the test left is reclaimed now, timed apart, so that no test pays for another's.
+            start = time.perf_counter()
+            objects = gc.collect()
+            collected = time.perf_counter() - start
+            if i >= warmup:
+                samples[name]["time"].append(elapsed)
+                samples[name]["gc"].append(collected)
+                samples[name]["freed"].append(objects)
+    gc.unfreeze()
+    return samples
+
+
+def _with_gc(sample: dict[str, list[float]]) -> list[float]:
+    return [t + g for t, g in zip(sample["time"], sample["gc"], strict=True)]
+
+
+def _stats(sample: dict[str, list[float]]) -> dict[str, Any]:
+    return {
+        **_common.summary(sample["time"]),
+        "gc": _common.median(sample["gc"]),
+        "with_gc": _common.median(_with_gc(sample)),
+        "freed": int(_common.median(sample["freed"])),
+    }
+
+
+def _ratios(ours: dict[str, list[float]], theirs: dict[str, list[float]]) -> dict[str, float]:
+    """How many times pytest-ecr is cheaper than moto (``theirs`` / ``ours``)."""
+    return {
+        "median": _common.median(theirs["time"]) / _common.median(ours["time"]),
+        "paired": _common.median(t / o for t, o in zip(theirs["time"], ours["time"], strict=True)),
+        "with_gc": _common.median(_with_gc(theirs)) / _common.median(_with_gc(ours)),
+    }
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    _common.isolate_environment()
+    warmup, count = SETTINGS["quick" if quick else "normal"]
+    phases: list[list[float]] = []
+
+    def ecr_fresh_total() -> float:
+        split = ecr_fresh()
+        phases.append(split)
+        return sum(split)
+
+    fresh = measure({FRESH_ECR: ecr_fresh_total, FRESH_MOTO: moto_fresh}, warmup, count)
+    del phases[:warmup]
+    client = make_client()
+    reused = measure(
+        {REUSED_ECR: lambda: ecr_reused(client), REUSED_MOTO: lambda: moto_reused(client)}, warmup, count
+    )
+    return {
+        "benchmark": "per_test",
+        "quick": quick,
+        "tests": count,
+        "target": 50.0,
+        "variants": [{"label": name, **_stats(sample)} for name, sample in (*fresh.items(), *reused.items())],
+        "ratio": _ratios(fresh[FRESH_ECR], fresh[FRESH_MOTO]),
+        "ratio_reused_client": _ratios(reused[REUSED_ECR], reused[REUSED_MOTO]),
+        "phases": [
+            {"phase": name, **_common.summary([p[i] for p in phases])} for i, name in enumerate(PHASES)
+        ],
+    }
+
+
+def render(results: dict[str, Any]) -> str:
+    def row(variant: dict[str, Any], anchor: dict[str, Any]) -> list[str]:
+        return [
+            variant["label"],
+            _common.ms(variant["median"], 2),
+            f"{_common.ms(variant['p25'], 2)}-{_common.ms(variant['p75'], 2)}",
+            _common.ms(variant["gc"], 2),
+            str(variant["freed"]),
+            _common.ms(variant["with_gc"], 2),
+            f"{variant['median'] / anchor['median']:.2f}x",
+        ]
+
+    fresh_ecr, fresh_moto, reused_ecr, reused_moto = results["variants"]
+    headers = [
+        "per test",
+        "ms",
+        "p25-p75",
+        "full gc after, ms",
+        "objects freed",
+        "ms with gc",
+        "x pytest-ecr",
+    ]
+    ratio, reused = results["ratio"], results["ratio_reused_client"]
+    verdict = "met" if ratio["median"] >= results["target"] else "NOT met"
+    phase_rows = [
+        [p["phase"], _common.ms(p["median"], 3), f"{p['median'] / fresh_ecr['median'] * 100:.0f}%"]
+        for p in results["phases"]
+    ]
+    return "\n".join(
+        [
+            f"Per-test cost: {results['tests']} tests of each variant"
+            f"{' (--quick)' if results['quick'] else ''}; x pytest-ecr = ratio of medians",
+            "",
+            _common.table(headers, [row(fresh_ecr, fresh_ecr), row(fresh_moto, fresh_ecr)]),
+            "",
+            f"moto / pytest-ecr: {ratio['median']:.2f}x (paired {ratio['paired']:.2f}x, with gc "
+            f"{ratio['with_gc']:.2f}x); "
+            f"target: pytest-ecr at least {results['target']:.0f}x cheaper -- {verdict}",
+            "",
+            "The same with one client made beforehand and reused by every test (the fakes' own share):",
+            _common.table(headers, [row(reused_ecr, reused_ecr), row(reused_moto, reused_ecr)]),
+            "",
+            f"moto / pytest-ecr: {reused['median']:.2f}x (paired {reused['paired']:.2f}x, with gc "
+            f"{reused['with_gc']:.2f}x)",
+            "",
+            "pytest-ecr with a fresh client, by phase (medians; they need not add up to the total's median)",
+            _common.table(["phase", "median ms", "of total"], phase_rows),
+        ]
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _common.parse_args(__doc__.splitlines()[0], argv)
+    results = run(args.quick)
+    results["machine"] = _common.machine()
+    print(render(results))
+    _common.write_json(args.json, results)
+
+
+if __name__ == "__main__":
+    main()

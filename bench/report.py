@@ -1,0 +1,342 @@
+"""Run the three benchmarks and write ``docs/performance.rst`` from their figures.
+
+Each benchmark runs in its own interpreter (``bench/per_call.py``, ``bench/per_test.py``,
+``bench/collection.py``, one after the other, their tables printed as they go) and hands its
+figures back as JSON; this script then renders the page. ``--quick`` is passed through.
+
+Run: ``python bench/report.py`` (``--quick`` for a short run, ``--output`` to write elsewhere).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import _common
+
+BENCHMARKS = ("per_call", "per_test", "collection")
+DEFAULT_OUTPUT = _common.PROJECT_DIR / "docs" / "performance.rst"
+
+
+def run_benchmark(name: str, quick: bool, workdir: Path) -> dict[str, Any]:
+    """Run ``bench/<name>.py`` in a fresh interpreter; its figures, and how long it took."""
+    output = workdir / f"{name}.json"
+    args = [sys.executable, str(_common.BENCH_DIR / f"{name}.py"), "--json", str(output)]
+    if quick:
+        args.append("--quick")
+    print(f"== {name}: {' '.join(args[1:])}", flush=True)
+    start = time.perf_counter()
+    subprocess.run(args, check=True, cwd=_common.PROJECT_DIR)
+    elapsed = time.perf_counter() - start
+    print(f"== {name}: {elapsed:.1f} s\n", flush=True)
+    results: dict[str, Any] = json.loads(output.read_text())
+    results["seconds"] = elapsed
+    return results
+
+
+# -- reStructuredText -------------------------------------------------------------------------------
+
+
+def list_table(
+    headers: Sequence[str] | None, rows: Sequence[Sequence[str]], widths: Sequence[int]
+) -> list[str]:
+    lines = [".. list-table::", f"   :header-rows: {1 if headers else 0}"]
+    lines += [f"   :widths: {' '.join(map(str, widths))}", ""]
+    for row in [*([headers] if headers else []), *rows]:
+        lines.append(f"   * - {row[0]}")
+        lines += [f"     - {cell}" for cell in row[1:]]
+    return [*lines, ""]
+
+
+def section(title: str) -> list[str]:
+    return [title, "-" * len(title), ""]
+
+
+def paragraph(*sentences: str) -> list[str]:
+    text = " ".join(sentences)
+    return [*textwrap.wrap(text, width=100, break_long_words=False, break_on_hyphens=False), ""]
+
+
+def spread(stats: dict[str, Any], digits: int) -> str:
+    return f"{_common.ms(stats['p25'], digits)} - {_common.ms(stats['p75'], digits)}"
+
+
+def within(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def machine_part(machine: dict[str, Any], results: dict[str, dict[str, Any]], quick: bool) -> list[str]:
+    versions = machine["versions"]
+    load = machine.get("load_average")
+    rows = [
+        ["Date", machine["date"]],
+        ["Python", f"{machine['python']} ({machine['implementation']})"],
+        ["Platform", f"``{machine['platform']}``"],
+        ["CPUs (``os.cpu_count()``)", str(machine["cpu_count"])],
+        ["Load average at the start", ", ".join(f"{x:.2f}" for x in load) if load else "unknown"],
+        *[[name, versions[name]] for name in ("pytest-ecr", "botocore", "boto3", "moto", "pytest")],
+        ["Run", "short (``--quick``)" if quick else "full"],
+        *[
+            [f"``bench/{name}.py`` took", f"{results[name]['seconds']:.0f} s"]
+            for name in BENCHMARKS
+            if name in results
+        ],
+    ]
+    return [
+        *paragraph("The figures on this page were taken in one run, on this machine:"),
+        *list_table(None, rows, [40, 60]),
+    ]
+
+
+def per_call_part(results: dict[str, Any]) -> list[str]:
+    lines = [
+        *section("Per-call cost"),
+        *paragraph(
+            "**What it measures.** The time one boto3 ECR call takes, from the client method to the",
+            "parsed result, when the answer comes from pytest-ecr, from moto's ``mock_aws``, or from",
+            "a floor. Two workloads: ``DescribeRepositories`` of a registry holding one repository, and",
+            "a ``PutImage`` of a new manifest whose blobs are already in the repository followed by a",
+            "``BatchGetImage`` of it (one pair). Every round gives each backend a fresh state (one",
+            "repository holding one image) and times a batch of calls; the backends take turns in a",
+            "rotating order; the first round is a warm-up.",
+            f"Figures are medians of {results['rounds']} rounds.",
+        ),
+        *paragraph(
+            "**Anchor: the floor.** The same client with a ``before-send`` handler that returns a canned",
+            "response (status 200, the JSON body pytest-ecr gives for the same call): botocore",
+            "still serializes, signs and parses, but nothing answers. No in-process fake can be cheaper.",
+            "All three clients carry the same handlers (pytest-ecr's dispatcher and moto's stubber, each",
+            "doing nothing while its fake is inactive), and every batch is checked to have been answered",
+            "by the backend it was meant for.",
+        ),
+        *paragraph(f"**Target.** pytest-ecr within {results['target']}x the floor."),
+    ]
+    verdicts = []
+    for workload in results["workloads"]:
+        rows = [
+            [
+                b["label"],
+                _common.ms(b["median"]),
+                spread(b, 3),
+                f"{b['ratio']:.2f}x",
+            ]
+            for b in workload["backends"]
+        ]
+        lines += [
+            f"**{workload['name']}** ({workload['per_round']} per round):",
+            "",
+            *list_table(
+                ["Backend", workload["unit"].replace("ms/", "ms per "), "25th - 75th percentile", "x floor"],
+                rows,
+                [40, 20, 25, 15],
+            ),
+        ]
+        ours = next(b for b in workload["backends"] if b["label"] == "pytest-ecr")
+        verdicts.append(f"{workload['name']}: {ours['ratio']:.2f}x the floor")
+    ok = all(
+        next(b for b in w["backends"] if b["label"] == "pytest-ecr")["ratio"] <= results["target"]
+        for w in results["workloads"]
+    )
+    lines += paragraph(
+        f"**Result.** {'; '.join(verdicts)}. Target {within(ok)}.",
+        "moto's cost for the pair grows with the number of images in the repository (it scans them",
+        "on every ``PutImage`` and ``BatchGetImage``); pytest-ecr's and the floor's do not.",
+    )
+    return lines
+
+
+def per_test_part(results: dict[str, Any]) -> list[str]:
+    fresh_ecr, fresh_moto, reused_ecr, reused_moto = results["variants"]
+    ratio, reused = results["ratio"], results["ratio_reused_client"]
+    headers = ["Per test", "ms", "25th - 75th percentile", "Full gc after, ms", "Objects freed"]
+    widths = [44, 12, 20, 12, 12]
+
+    def row(v: dict[str, Any]) -> list[str]:
+        return [v["label"], _common.ms(v["median"], 2), spread(v, 2), _common.ms(v["gc"], 2), str(v["freed"])]
+
+    client_phase = next(p for p in results["phases"] if p["phase"] == "fake.client()")
+    share = client_phase["median"] / fresh_ecr["median"] * 100
+    phase_rows = [
+        [f"``{p['phase']}``", _common.ms(p["median"], 3), f"{p['median'] / fresh_ecr['median'] * 100:.0f} %"]
+        for p in results["phases"]
+    ]
+    return [
+        *section("Per-test cost"),
+        *paragraph(
+            "**What it measures.** What a test pays before its first assertion when every test gets a",
+            "fresh fake, a client and one repository: for pytest-ecr, ``FakeECR()`` and ``start()``,",
+            "``fake.client()``, one ``CreateRepository`` call through that client and ``stop()`` (what",
+            "the ``ecr`` and ``ecr_client`` fixtures do); for moto, ``with mock_aws():",
+            'boto3.client("ecr").create_repository(...)``. Both make a new boto3 client in every test,',
+            "which costs the same whichever fake answers it, so the two are also measured with one client",
+            "made beforehand and reused: what is left is the fakes' own share. The two of a comparison",
+            "alternate, one test each, after a warm-up;",
+            f"figures are medians of {results['tests']} tests each.",
+        ),
+        *paragraph(
+            "A fresh boto3 client leaves tens of thousands of objects in reference cycles, which only a",
+            "full collection of the garbage collector reclaims; in a test session that cost lands on",
+            "whichever later test triggers a full collection. So the heap is frozen after the warm-up",
+            "(``gc.freeze()``) and, after each test, a timed ``gc.collect()`` reclaims what that test",
+            "left; it is shown apart.",
+        ),
+        *paragraph(
+            "**Anchor: moto**, measured in the same run.",
+            f"**Target.** pytest-ecr at least {results['target']:.0f}x cheaper than moto per test.",
+        ),
+        "With a new client in every test:",
+        "",
+        *list_table(headers, [row(fresh_ecr), row(fresh_moto)], widths),
+        "With one client made beforehand and reused by every test:",
+        "",
+        *list_table(headers, [row(reused_ecr), row(reused_moto)], widths),
+        "Where pytest-ecr's time goes, with a new client in every test (medians):",
+        "",
+        *list_table(["Phase", "ms", "Of the total"], phase_rows, [50, 25, 25]),
+        *paragraph(
+            f"**Result.** With a new client in every test, moto takes {ratio['median']:.2f}x pytest-ecr's",
+            f"time (target: {results['target']:.0f}x; {within(ratio['median'] >= results['target'])}).",
+            f"``fake.client()`` is {share:.0f} % of pytest-ecr's time: a new client is built, in",
+            "a new boto3 session (every ``FakeECR.start()`` resets boto3's default session, as",
+            "``mock_aws`` does), which loads and parses botocore's endpoint and ECR model files. With",
+            f"the client reused, moto takes {reused['median']:.2f}x pytest-ecr's time.",
+        ),
+    ]
+
+
+def collection_part(results: dict[str, Any]) -> list[str]:
+    paired = results["paired_difference"]
+    rows = [
+        [
+            "With pytest-ecr (the default)",
+            _common.ms(results["with"]["median"], 1),
+            spread(results["with"], 1),
+        ],
+        [
+            "Without it (``-p no:ecr``)",
+            _common.ms(results["without"]["median"], 1),
+            spread(results["without"], 1),
+        ],
+        ["Difference of the medians", _common.ms(results["difference"], 1), "-"],
+        ["Median of the differences within pairs", _common.ms(paired["median"], 1), spread(paired, 1)],
+    ]
+    probes = results["probes"]
+    module_rows = [
+        [f"``{name}``", "yes" if probes["with"]["imported"][name] else "no", "yes" if seen else "no"]
+        for name, seen in probes["without"]["imported"].items()
+    ]
+    botocore_free = not any(probes["with"]["imported"][name] for name in ("botocore", "boto3"))
+    return [
+        *section("Collection overhead"),
+        *paragraph(
+            "**What it measures.** What the plugin, which pytest loads through its ``pytest11`` entry",
+            "point in every run, adds to a project that never uses it. A temporary project holds",
+            f"{results['tests']} trivial tests in {results['files']} files;",
+            "``python -m pytest --collect-only -q -p no:cacheprovider`` runs in it as a subprocess,",
+            f"{results['pairs']} times with the plugin and {results['pairs']} times without, alternately;",
+            "each run's wall time is measured. Bytecode caching is on (in a temporary directory), as on",
+            "most machines. As a whole run's noise is larger than a few milliseconds, the import of",
+            "``pytest_ecr.plugin`` alone is also timed, in fresh interpreters that have imported pytest.",
+        ),
+        *paragraph(
+            "**Anchor:** the same collection with ``-p no:ecr``.",
+            f"**Target.** The plugin adds at most {_common.ms(results['target'], 0)} ms.",
+        ),
+        *list_table(["Collection run", "Wall ms", "25th - 75th percentile"], rows, [50, 20, 30]),
+        *paragraph(
+            "Import of ``pytest_ecr.plugin`` after pytest:",
+            f"{_common.ms(results['plugin_import']['median'], 2)} ms",
+            f"(median of {results['plugin_import']['n']} interpreters).",
+        ),
+        *paragraph(
+            "Modules imported by the end of collection (recorded by a probe plugin at",
+            "``pytest_collection_finish``, in two runs apart):",
+        ),
+        *list_table(["Module", "With the plugin", "Without it"], module_rows, [40, 30, 30]),
+        *paragraph(
+            f"**Result.** The plugin adds {_common.ms(results['difference'], 1)} ms (target:",
+            f"{_common.ms(results['target'], 0)} ms; {within(results['difference'] <= results['target'])}).",
+            "boto3 and botocore are"
+            + (" not imported, as designed." if botocore_free else " imported, against the design."),
+        ),
+    ]
+
+
+def reproduce_part(quick: bool) -> list[str]:
+    return [
+        *section("Reproducing"),
+        *paragraph(
+            "From the project's directory, in an environment with pytest-ecr and moto installed",
+            "(``pip install -e '.[test]'``):",
+        ),
+        "::",
+        "",
+        "    python bench/report.py             # the three benchmarks, then rewrites this page",
+        "    python bench/report.py --quick     # the short run CI makes",
+        "    python bench/per_call.py           # one benchmark alone (each takes --quick too)",
+        "    python bench/per_test.py",
+        "    python bench/collection.py",
+        "",
+        *paragraph(
+            "Absolute times differ from machine to machine; compare the ratios, and expect some",
+            "spread between runs on a busy machine.",
+            *(
+                ["This page was written by a short run: its figures are rougher than a full run's."]
+                if quick
+                else []
+            ),
+        ),
+    ]
+
+
+def render(results: dict[str, dict[str, Any]], quick: bool) -> str:
+    machine = results["per_call"]["machine"]
+    lines = [
+        "Performance",
+        "===========",
+        "",
+        ".. This page is written by ``python bench/report.py``; change the benchmarks, not the page.",
+        "",
+        *paragraph(
+            "Three scripts in ``bench/`` measure pytest-ecr's speed. Each compares figures taken in",
+            "one run, on one machine, with an anchor measured in the same run: absolute times depend on",
+            "the machine, ratios much less. Every figure is a median of repeated measurements taken",
+            "with ``time.perf_counter`` after a warm-up, the variants taking turns so that the machine's",
+            "noise falls on all of them. The figures are printed, never asserted; CI runs the",
+            "benchmarks in their short form.",
+        ),
+        *machine_part(machine, results, quick),
+        *per_call_part(results["per_call"]),
+        *per_test_part(results["per_test"]),
+        *collection_part(results["collection"]),
+        *reproduce_part(quick),
+    ]
+    while lines and not lines[-1]:
+        lines.pop()
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short runs of every benchmark (CI)")
+    parser.add_argument(
+        "--output", type=Path, default=DEFAULT_OUTPUT, help=f"the page to write (default: {DEFAULT_OUTPUT})"
+    )
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="pytest-ecr-report-") as tmp:
+        results = {name: run_benchmark(name, args.quick, Path(tmp)) for name in BENCHMARKS}
+    args.output.write_text(render(results, args.quick), encoding="utf-8")
+    print(f"wrote {args.output} ({time.perf_counter() - start:.0f} s in all)")
+
+
+if __name__ == "__main__":
+    main()
