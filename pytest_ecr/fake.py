@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from .calls import CallLog
 from .clock import Clock
 from .protocol import dispatch
 from .protocol.model import TARGET_PREFIX
+from .service import manifests
 from .service.auth import token_grant
 from .service.context import Context, FindingsProvider, Options
 from .service.errors import ECRError
@@ -58,6 +60,8 @@ class PushedImage:
     manifest: str
     media_type: str
     pushed_at: float
+    #: for a multi-arch image, the digests of its platform images
+    children: tuple[str, ...] = ()
 
 
 class FakeECR:
@@ -204,6 +208,43 @@ class FakeECR:
             )
         return reg.repositories[name]
 
+    def _push(
+        self,
+        repository: str,
+        image: synthetic.SyntheticImage,
+        tags: Sequence[str],
+        pushed_at: float | None = None,
+        findings: list[dict[str, Any]] | None = None,
+        account: str | None = None,
+        region: str | None = None,
+        children: tuple[str, ...] = (),
+    ) -> PushedImage:
+        """Make ``image``'s blobs available, then store its manifest under each tag, by PutImage's
+        rules. The caller holds the lock."""
+        repo = self.repository(repository, account, region)
+        for blob in image.blobs:
+            repo.blobs.setdefault(blob.digest, blob)
+        ctx = self.context(account, region)
+        try:
+            stored = store_image(
+                ctx, repo, image.manifest, image.media_type, tags[0] if tags else None, pushed_at=pushed_at
+            )
+            stored.seeded_findings = findings
+            for tag in tags[1:]:
+                store_image(ctx, repo, image.manifest, image.media_type, tag)
+        except ECRError as err:
+            raise FakeError(err.code, err.message) from None
+        return PushedImage(
+            repository,
+            stored.digest,
+            tuple(stored.tags),
+            stored.size,
+            stored.manifest,
+            stored.media_type,
+            stored.pushed_at,
+            children,
+        )
+
     def push_image(
         self,
         repository: str,
@@ -213,47 +254,112 @@ class FakeECR:
         pushed_at: float | None = None,
         pushed_days_ago: float | None = None,
         format: str = "oci",
+        platforms: Sequence[str] | None = None,
         findings: list[dict[str, Any]] | None = None,
+        referrers: Sequence[str | dict[str, Any]] = (),
         account: str | None = None,
         region: str | None = None,
     ) -> PushedImage:
         """Push one distinct synthetic image (its blobs, then its manifest under each tag).
 
-        ``findings`` are what a scan of this image reports (ImageScanFinding dicts for basic
-        scans, enhanced finding dicts for enhanced ones), instead of asking the findings hook.
+        ``platforms`` (e.g. ``["linux/amd64", "linux/arm64"]``) makes a multi-arch image: one
+        untagged image per platform, then an OCI index (a Docker manifest list with
+        ``format="docker"``) carrying the tags. ``findings`` are what a scan of this image reports
+        (ImageScanFinding dicts for basic scans, enhanced finding dicts for enhanced ones),
+        instead of asking the findings hook. ``referrers`` attaches artifacts through ``subject``:
+        artifact types, or dicts of :meth:`push_artifact` arguments.
         """
         tag_list = [tags] if isinstance(tags, str) else list(tags or [])
         if pushed_at is None and pushed_days_ago is not None:
             pushed_at = self.clock.now() - pushed_days_ago * SECONDS_PER_DAY
         with self._lock:
-            repo = self.repository(repository, account, region)
-            image = synthetic.build(f"{repository}#{next(self._image_counter)}", size, format)
-            for blob in image.blobs:
-                repo.blobs.setdefault(blob.digest, blob)
-            ctx = self.context(account, region)
-            try:
-                stored = store_image(
-                    ctx,
-                    repo,
-                    image.manifest,
-                    image.media_type,
-                    tag_list[0] if tag_list else None,
-                    pushed_at=pushed_at,
+            self.repository(repository, account, region)  # fail before building anything
+            unique = f"{repository}#{next(self._image_counter)}"
+            if platforms:
+                builds = [synthetic.build(f"{unique}/{p}", size, format, p) for p in platforms]
+                children = tuple(
+                    self._push(repository, b, [], pushed_at, findings, account, region).digest for b in builds
                 )
-                stored.seeded_findings = findings
-                for tag in tag_list[1:]:
-                    store_image(ctx, repo, image.manifest, image.media_type, tag)
-            except ECRError as err:
-                raise FakeError(err.code, err.message) from None
-        return PushedImage(
-            repository,
-            stored.digest,
-            tuple(stored.tags),
-            stored.size,
-            stored.manifest,
-            stored.media_type,
-            stored.pushed_at,
-        )
+                index = synthetic.build_index(builds, list(platforms), format)
+                pushed = self._push(repository, index, tag_list, pushed_at, None, account, region, children)
+            else:
+                image = synthetic.build(unique, size, format)
+                pushed = self._push(repository, image, tag_list, pushed_at, findings, account, region)
+            for spec in referrers:
+                kwargs = {"artifact_type": spec} if isinstance(spec, str) else dict(spec)
+                self.push_artifact(repository, pushed.digest, account=account, region=region, **kwargs)
+        return pushed
+
+    def push_artifact(
+        self,
+        repository: str,
+        subject: str,
+        artifact_type: str = "application/vnd.dev.cosign.artifact.sig.v1+json",
+        *,
+        tags: Sequence[str] | str | None = None,
+        payload: bytes | None = None,
+        annotations: dict[str, str] | None = None,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> PushedImage:
+        """Push an OCI 1.1 artifact (a signature, an SBOM...) that refers to the image ``subject``
+        (a digest) of the repository, as ``oras attach`` or ``cosign`` do."""
+        with self._lock:
+            repo = self.repository(repository, account, region)
+            target = repo.images.get(subject)
+            if target is None:
+                raise FakeError("ImageNotFoundException", f"no image {subject} in repository {repository!r}")
+            # Each artifact is distinct unless the caller gives the same payload twice.
+            body = (
+                payload
+                if payload is not None
+                else f"{artifact_type} #{next(self._image_counter)} for {subject}".encode()
+            )
+            artifact = synthetic.build_artifact(
+                subject, target.media_type, len(target.manifest.encode()), artifact_type, body, annotations
+            )
+            tag_list = [tags] if isinstance(tags, str) else list(tags or [])
+            return self._push(repository, artifact, tag_list, account=account, region=region)
+
+    def import_oci_layout(
+        self,
+        repository: str,
+        path: str | os.PathLike[str],
+        tags: Sequence[str] | str | None = None,
+        *,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> list[PushedImage]:
+        """Push the images of an OCI image layout directory (``skopeo copy ... oci:DIR``, umoci)
+        byte for byte: blobs, then manifests (an index's children first). Each top-level image
+        is tagged with its ``org.opencontainers.image.ref.name``, or with ``tags`` if given."""
+        from .oci_layout import LayoutManifest, read_layout
+
+        override = [tags] if isinstance(tags, str) else list(tags) if tags is not None else None
+
+        def push(item: LayoutManifest, tag_list: list[str]) -> PushedImage:
+            children = tuple(push(child, []).digest for child in item.children)
+            image = synthetic.SyntheticImage(item.text, item.media_type, item.blobs)
+            repo = self.repository(repository, account, region)
+            existing = repo.images.get(manifests.digest_of(item.text))
+            if existing is not None and not tag_list:  # shared child already pushed
+                return PushedImage(
+                    repository,
+                    existing.digest,
+                    tuple(existing.tags),
+                    existing.size,
+                    existing.manifest,
+                    existing.media_type,
+                    existing.pushed_at,
+                    children,
+                )
+            return self._push(repository, image, tag_list, account=account, region=region, children=children)
+
+        with self._lock:
+            return [
+                push(item, override if override is not None else [item.ref_name] if item.ref_name else [])
+                for item in read_layout(path)
+            ]
 
     def seed(
         self,
@@ -268,7 +374,10 @@ class FakeECR:
             if repo_name not in self.store.registry(self.account_id, self.region).repositories:
                 self.create_repository(repo_name)
             for entry in entries:
-                if isinstance(entry, dict):
+                if isinstance(entry, dict) and "oci_layout" in entry:
+                    spec = dict(entry)
+                    self.import_oci_layout(repo_name, spec.pop("oci_layout"), spec.pop("tags", None), **spec)
+                elif isinstance(entry, dict):
                     spec = dict(entry)
                     self.push_image(repo_name, spec.pop("tags", None), **spec)
                 else:

@@ -51,18 +51,32 @@ class SyntheticImage:
     blobs: tuple[Blob, ...]
 
 
-def build(unique: str, size: int | None = None, fmt: str = "oci") -> SyntheticImage:
-    """An image of exactly ``size`` bytes (config + layer, as ECR counts imageSizeInBytes)."""
+def _format(fmt: str) -> tuple[str, str, str]:
     if fmt not in FORMATS:
         raise ValueError(f"unknown image format {fmt!r}; use one of {sorted(FORMATS)}")
-    manifest_type, config_type, layer_type = FORMATS[fmt]
+    return FORMATS[fmt]
+
+
+def parse_platform(platform: str) -> dict[str, str]:
+    """``linux/arm64/v8`` -> {"os": "linux", "architecture": "arm64", "variant": "v8"}."""
+    parts = platform.split("/")
+    if len(parts) not in (2, 3) or not all(parts):
+        raise ValueError(f"a platform is os/architecture[/variant], such as linux/arm64; got {platform!r}")
+    return dict(zip(("os", "architecture", "variant"), parts, strict=False))
+
+
+def build(
+    unique: str, size: int | None = None, fmt: str = "oci", platform: str = "linux/amd64"
+) -> SyntheticImage:
+    """An image of exactly ``size`` bytes (config + layer, as ECR counts imageSizeInBytes)."""
+    manifest_type, config_type, layer_type = _format(fmt)
     total = DEFAULT_SIZE if size is None else size
+    where = parse_platform(platform)
 
     def config_for(layer_digest: str) -> bytes:
         return json.dumps(
             {
-                "architecture": "amd64",
-                "os": "linux",
+                **where,
                 "config": {"Labels": {"pytest-ecr.image": unique}},
                 "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
             },
@@ -88,3 +102,54 @@ def build(unique: str, size: int | None = None, fmt: str = "oci") -> SyntheticIm
         Blob(layer_digest, layer_size, layer_type, None),  # content: filler(layer_size), made on demand
     )
     return SyntheticImage(json.dumps(manifest, indent=3), manifest_type, blobs)
+
+
+def build_index(children: list[SyntheticImage], platforms: list[str], fmt: str = "oci") -> SyntheticImage:
+    """An OCI index (or Docker manifest list) over already built platform images."""
+    list_type = manifests.OCI_INDEX if fmt == "oci" else manifests.DOCKER_LIST
+    doc = {
+        "schemaVersion": 2,
+        "mediaType": list_type,
+        "manifests": [
+            {
+                "mediaType": child.media_type,
+                "digest": manifests.digest_of(child.manifest),
+                "size": len(child.manifest.encode()),
+                "platform": parse_platform(platform),
+            }
+            for child, platform in zip(children, platforms, strict=True)
+        ],
+    }
+    return SyntheticImage(json.dumps(doc, indent=3), list_type, ())
+
+
+#: OCI 1.1's empty descriptor, the config of artifacts that have none.
+EMPTY_CONFIG = b"{}"
+EMPTY_MEDIA_TYPE = "application/vnd.oci.empty.v1+json"
+
+
+def build_artifact(
+    subject: str,
+    subject_media_type: str,
+    subject_size: int,
+    artifact_type: str,
+    payload: bytes,
+    annotations: dict[str, str] | None = None,
+) -> SyntheticImage:
+    """An OCI 1.1 artifact (signature, SBOM...) whose ``subject`` is the given manifest."""
+    layer_type = "application/octet-stream"
+    doc: dict[str, object] = {
+        "schemaVersion": 2,
+        "mediaType": manifests.OCI_MANIFEST,
+        "artifactType": artifact_type,
+        "config": {"mediaType": EMPTY_MEDIA_TYPE, "digest": _sha256(EMPTY_CONFIG), "size": len(EMPTY_CONFIG)},
+        "layers": [{"mediaType": layer_type, "digest": _sha256(payload), "size": len(payload)}],
+        "subject": {"mediaType": subject_media_type, "digest": subject, "size": subject_size},
+    }
+    if annotations:
+        doc["annotations"] = dict(annotations)
+    blobs = (
+        Blob(_sha256(EMPTY_CONFIG), len(EMPTY_CONFIG), EMPTY_MEDIA_TYPE, EMPTY_CONFIG),
+        Blob(_sha256(payload), len(payload), layer_type, payload),
+    )
+    return SyntheticImage(json.dumps(doc, indent=3), manifests.OCI_MANIFEST, blobs)

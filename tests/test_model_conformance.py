@@ -103,6 +103,12 @@ def test_every_implemented_operation_answers_within_its_shape(ecr, ecr_client):
         "UpdateImageStorageClass": lambda: c.update_image_storage_class(
             repositoryName="app", imageId={"imageTag": "v1"}, targetStorageClass="ARCHIVE"
         ),
+        "ListImageReferrers": lambda: (
+            ecr.push_artifact("app", ecr.repository("app").tag_index["v1"], annotations={"a": "b"}),
+            c.list_image_referrers(
+                repositoryName="app", subjectId={"imageDigest": ecr.repository("app").tag_index["v1"]}
+            ),
+        ),
         "BatchDeleteImage": lambda: c.batch_delete_image(repositoryName="app", imageIds=[{"imageTag": "v1"}]),
         "DeleteRepository": lambda: c.delete_repository(repositoryName="app", force=True),
     }

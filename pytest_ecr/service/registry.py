@@ -32,6 +32,17 @@ def operation(name: str) -> Callable[[F], F]:
 
 def handlers() -> dict[str, Handler]:
     """All handlers, with every domain module imported (they register on import)."""
-    from . import accounts, archive, auth, images, layers, policies, repositories, scanning, tagging  # noqa: F401
+    from . import (  # noqa: F401
+        accounts,
+        archive,
+        auth,
+        images,
+        layers,
+        policies,
+        referrers,
+        repositories,
+        scanning,
+        tagging,
+    )
 
     return HANDLERS

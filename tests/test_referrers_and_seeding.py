@@ -1,0 +1,262 @@
+"""OCI referrers (spec §3.10) and seeding real images: multi-arch, artifacts, OCI layouts."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+from helpers import OCI_INDEX, OCI_MANIFEST
+
+from pytest_ecr import FakeError
+
+SIG = "application/vnd.dev.cosign.artifact.sig.v1+json"
+SBOM = "application/spdx+json"
+
+
+def sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+# -- ListImageReferrers ---------------------------------------------------------------------------
+
+
+@pytest.mark.ecr_seed(images={"app": [{"tags": ["v1"], "referrers": [SIG, SBOM]}]})
+def test_referrers_of_an_image(ecr, ecr_client):
+    subject = ecr.repository("app").tag_index["v1"]
+    referrers = ecr_client.list_image_referrers(repositoryName="app", subjectId={"imageDigest": subject})[
+        "referrers"
+    ]
+    assert sorted(r["artifactType"] for r in referrers) == sorted([SIG, SBOM])
+    stored = ecr.repository("app").images
+    for r in referrers:
+        assert r["mediaType"] == OCI_MANIFEST
+        assert r["size"] == len(stored[r["digest"]].manifest.encode())
+        assert r["artifactStatus"] == "ACTIVE"
+    # The referrers are images of the repository too, untagged, with their subject recorded.
+    details = ecr_client.describe_images(
+        repositoryName="app", imageIds=[{"imageDigest": r["digest"]} for r in referrers]
+    )
+    assert {d["subjectManifestDigest"] for d in details["imageDetails"]} == {subject}
+
+
+@pytest.mark.ecr_seed(images={"app": [{"tags": ["v1"], "referrers": [SIG, SBOM, SBOM]}]})
+def test_referrers_filter_by_artifact_type(ecr, ecr_client):
+    subject = ecr.repository("app").tag_index["v1"]
+    sboms = ecr_client.list_image_referrers(
+        repositoryName="app", subjectId={"imageDigest": subject}, filter={"artifactTypes": [SBOM]}
+    )["referrers"]
+    assert [r["artifactType"] for r in sboms] == [SBOM, SBOM]
+    both = ecr_client.list_image_referrers(
+        repositoryName="app", subjectId={"imageDigest": subject}, filter={"artifactTypes": [SBOM, SIG]}
+    )["referrers"]
+    assert len(both) == 3
+
+
+def test_referrers_annotations_and_paging(ecr, ecr_client):
+    ecr.create_repository("app")
+    subject = ecr.push_image("app", "v1").digest
+    for i in range(25):
+        ecr.push_artifact("app", subject, SIG, annotations={"index": str(i)}, payload=f"sig {i}".encode())
+    first = ecr_client.list_image_referrers(repositoryName="app", subjectId={"imageDigest": subject})
+    assert len(first["referrers"]) == 20  # the model's default page
+    second = ecr_client.list_image_referrers(
+        repositoryName="app", subjectId={"imageDigest": subject}, nextToken=first["nextToken"]
+    )
+    assert len(second["referrers"]) == 5
+    assert "nextToken" not in second
+    indexes = [r["annotations"]["index"] for r in first["referrers"] + second["referrers"]]
+    assert indexes == [str(i) for i in range(25)]
+
+
+def test_referrers_of_unknown_subject_is_empty(ecr, ecr_client):
+    ecr.create_repository("app")
+    result = ecr_client.list_image_referrers(
+        repositoryName="app", subjectId={"imageDigest": "sha256:" + "a" * 64}
+    )
+    assert result["referrers"] == []
+
+
+def test_referrers_errors(ecr, ecr_client, raw_client):
+    ecr.create_repository("app")
+    with pytest.raises(ecr_client.exceptions.RepositoryNotFoundException):
+        ecr_client.list_image_referrers(
+            repositoryName="nope", subjectId={"imageDigest": "sha256:" + "a" * 64}
+        )
+    with pytest.raises(ClientError) as exc:
+        ecr_client.list_image_referrers(repositoryName="app", subjectId={"imageDigest": "nope"})
+    assert exc.value.response["Error"]["Code"] == "InvalidParameterException"
+    with pytest.raises(ClientError) as exc:
+        raw_client.list_image_referrers(
+            repositoryName="app", subjectId={"imageDigest": "sha256:" + "a" * 64}, maxResults=51
+        )
+    assert exc.value.response["Error"]["Message"] == (
+        "Invalid parameter at 'maxResults' failed to satisfy constraint: 'Member must have value less than or equal to 50'"
+    )
+
+
+def test_archived_referrers_are_hidden_by_default(ecr, ecr_client):
+    ecr.create_repository("app")
+    subject = ecr.push_image("app", "v1").digest
+    sig = ecr.push_artifact("app", subject, SIG)
+    ecr.repository("app").images[sig.digest].status = "ARCHIVED"
+    assert (
+        ecr_client.list_image_referrers(repositoryName="app", subjectId={"imageDigest": subject})["referrers"]
+        == []
+    )
+    archived = ecr_client.list_image_referrers(
+        repositoryName="app", subjectId={"imageDigest": subject}, filter={"artifactStatus": "ANY"}
+    )["referrers"]
+    assert [(r["digest"], r["artifactStatus"]) for r in archived] == [(sig.digest, "ARCHIVED")]
+
+
+def test_push_artifact_needs_its_subject(ecr):
+    ecr.create_repository("app")
+    with pytest.raises(FakeError) as exc:
+        ecr.push_artifact("app", "sha256:" + "b" * 64, SIG)
+    assert exc.value.code == "ImageNotFoundException"
+
+
+# -- multi-arch seeding ---------------------------------------------------------------------------
+
+
+@pytest.mark.ecr_seed(images={"app": [{"tags": ["v1"], "platforms": ["linux/amd64", "linux/arm64/v8"]}]})
+def test_multi_arch_seed(ecr, ecr_client):
+    [image] = ecr_client.batch_get_image(repositoryName="app", imageIds=[{"imageTag": "v1"}])["images"]
+    assert image["imageManifestMediaType"] == OCI_INDEX
+    index = json.loads(image["imageManifest"])
+    platforms = [m["platform"] for m in index["manifests"]]
+    assert platforms == [
+        {"os": "linux", "architecture": "amd64"},
+        {"os": "linux", "architecture": "arm64", "variant": "v8"},
+    ]
+    children = [m["digest"] for m in index["manifests"]]
+    got = ecr_client.batch_get_image(repositoryName="app", imageIds=[{"imageDigest": d} for d in children])
+    assert [json.loads(i["imageManifest"])["mediaType"] for i in got["images"]] == [
+        OCI_MANIFEST,
+        OCI_MANIFEST,
+    ]
+    # The children are untagged images that the index protects from deletion by digest.
+    untagged = ecr_client.list_images(repositoryName="app", filter={"tagStatus": "UNTAGGED"})["imageIds"]
+    assert sorted(r["imageDigest"] for r in untagged) == sorted(children)
+    result = ecr_client.batch_delete_image(repositoryName="app", imageIds=[{"imageDigest": children[0]}])
+    assert result["failures"][0]["failureCode"] == "ImageReferencedByManifestList"
+
+
+def test_multi_arch_docker_list(ecr):
+    ecr.create_repository("app")
+    pushed = ecr.push_image("app", "v1", platforms=["linux/amd64", "linux/arm64"], format="docker")
+    assert pushed.media_type == "application/vnd.docker.distribution.manifest.list.v2+json"
+    assert len(pushed.children) == 2
+    sizes = [ecr.repository("app").images[d].size for d in pushed.children]
+    assert pushed.size == max(sizes)
+
+
+def test_bad_platform_is_a_clear_error(ecr):
+    ecr.create_repository("app")
+    with pytest.raises(ValueError, match="os/architecture"):
+        ecr.push_image("app", "v1", platforms=["amd64"])
+
+
+# -- OCI image layouts ----------------------------------------------------------------------------
+
+
+def _write_blob(root: Path, data: bytes) -> dict:
+    digest = sha256(data)
+    path = root / "blobs" / "sha256" / digest.split(":")[1]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return {"digest": digest, "size": len(data)}
+
+
+def _layer(content: bytes) -> bytes:
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        info = tarfile.TarInfo("hello.txt")
+        info.size = len(content)
+        tar.addfile(info, io.BytesIO(content))
+    return gzip.compress(raw.getvalue(), mtime=0)
+
+
+def make_layout(root: Path, tags: dict[str, list[str]]) -> dict[str, bytes]:
+    """An OCI layout with one image per tag ({tag: [platforms]}; several platforms make an index).
+    Returns every manifest's bytes by digest."""
+    (root / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    manifests: dict[str, bytes] = {}
+    index_entries = []
+
+    def image(platform: str) -> dict:
+        os_, arch = platform.split("/")
+        layer = _layer(f"hello from {platform}\n".encode())
+        config = json.dumps(
+            {"architecture": arch, "os": os_, "rootfs": {"type": "layers", "diff_ids": []}}
+        ).encode()
+        doc = {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **_write_blob(root, config)},
+            "layers": [
+                {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **_write_blob(root, layer)}
+            ],
+        }
+        data = json.dumps(doc, indent=2).encode()
+        ref = _write_blob(root, data)
+        manifests[ref["digest"]] = data
+        return {"mediaType": OCI_MANIFEST, **ref, "platform": {"os": os_, "architecture": arch}}
+
+    for tag, platforms in tags.items():
+        if len(platforms) == 1:
+            entry = image(platforms[0])
+            entry.pop("platform")
+        else:
+            data = json.dumps(
+                {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [image(p) for p in platforms]}
+            ).encode()
+            entry = {"mediaType": OCI_INDEX, **_write_blob(root, data)}
+            manifests[entry["digest"]] = data
+        index_entries.append({**entry, "annotations": {"org.opencontainers.image.ref.name": tag}})
+    (root / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": index_entries}))
+    return manifests
+
+
+def test_import_oci_layout_byte_for_byte(ecr, ecr_client, tmp_path):
+    written = make_layout(tmp_path, {"v1": ["linux/amd64"], "multi": ["linux/amd64", "linux/arm64"]})
+    ecr.create_repository("app")
+    pushed = ecr.import_oci_layout("app", tmp_path)
+    assert [p.tags for p in pushed] == [("v1",), ("multi",)]
+    for tag in ("v1", "multi"):
+        [image] = ecr_client.batch_get_image(repositoryName="app", imageIds=[{"imageTag": tag}])["images"]
+        assert image["imageManifest"].encode() == written[image["imageId"]["imageDigest"]]
+    # every manifest of the layout, children included, is an image; every blob is in the repository
+    assert set(ecr.repository("app").images) == set(written)
+    for data in written.values():
+        doc = json.loads(data)
+        for blob in [doc.get("config"), *doc.get("layers", [])]:
+            if blob:
+                stored = ecr.repository("app").blobs[blob["digest"]]
+                assert stored.content is not None
+                assert sha256(stored.content) == blob["digest"]
+
+
+def test_seed_entry_imports_an_oci_layout(ecr, ecr_client, tmp_path):
+    """What ``ecr_seed(images={"app": [{"oci_layout": DIR, "tags": [...]}]})`` does."""
+    make_layout(tmp_path, {"v1": ["linux/amd64"]})
+    ecr.seed(images={"app": [{"oci_layout": tmp_path, "tags": ["imported"]}]})
+    rows = ecr_client.list_images(repositoryName="app")["imageIds"]
+    assert [r.get("imageTag") for r in rows] == ["imported"]
+
+
+def test_import_rejects_a_corrupt_layout(ecr, tmp_path):
+    written = make_layout(tmp_path, {"v1": ["linux/amd64"]})
+    digest = next(iter(written))
+    (tmp_path / "blobs" / "sha256" / digest.split(":")[1]).write_bytes(b"tampered")
+    ecr.create_repository("app")
+    with pytest.raises(ValueError, match="does not match its digest"):
+        ecr.import_oci_layout("app", tmp_path)
+    with pytest.raises(ValueError, match="is not an OCI image layout"):
+        ecr.import_oci_layout("app", tmp_path / "blobs")
