@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from helpers import OCI_INDEX, OCI_MANIFEST
 
 from pytest_ecr import FakeError
+from pytest_ecr.protocol.model import service_model
 
 SIG = "application/vnd.dev.cosign.artifact.sig.v1+json"
 SBOM = "application/spdx+json"
@@ -52,6 +53,8 @@ def test_referrers_filter_by_artifact_type(ecr, ecr_client):
         repositoryName="app", subjectId={"imageDigest": subject}, filter={"artifactTypes": [SBOM]}
     )["referrers"]
     assert [r["artifactType"] for r in sboms] == [SBOM, SBOM]
+    if service_model().shape_for("ArtifactTypeList").metadata["max"] < 2:
+        return  # this botocore's model predates filters on several artifact types
     both = ecr_client.list_image_referrers(
         repositoryName="app", subjectId={"imageDigest": subject}, filter={"artifactTypes": [SBOM, SIG]}
     )["referrers"]
