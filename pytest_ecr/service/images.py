@@ -32,13 +32,21 @@ def _regex_constraint(regex: str) -> str:
     return f"must satisfy regular expression '{regex}'"
 
 
-def _not_found_message(image_id: ImageId, repo: Repository) -> str:
-    digest, tag = image_id.get("imageDigest"), image_id.get("imageTag")
-    rendered = ", ".join(
-        f"{k}:{'null' if v is None else repr(v)}" for k, v in (("imageDigest", digest), ("imageTag", tag))
-    )
+def render_image_id(image_id: ImageId) -> str:
+    """An image id as ECR's messages show it: ``{imageDigest:'sha256:...', imageTag:null}``."""
     return (
-        f"The image with imageId {{{rendered}}} does not exist within the repository with name "
+        "{"
+        + ", ".join(
+            f"{k}:{'null' if image_id.get(k) is None else repr(image_id[k])}"
+            for k in ("imageDigest", "imageTag")
+        )
+        + "}"
+    )
+
+
+def _not_found_message(image_id: ImageId, repo: Repository) -> str:
+    return (
+        f"The image with imageId {render_image_id(image_id)} does not exist within the repository with name "
         f"'{repo.name}' in the registry with id '{repo.registry_id}'"
     )
 

@@ -25,7 +25,7 @@ from .errors import (
     UnsupportedImageTypeException,
     ValidationException,
 )
-from .images import ImageId, require_image
+from .images import ImageId, render_image_id, require_image
 from .pagination import page
 from .registry import operation
 
@@ -231,12 +231,8 @@ def _settle(ctx: Context, repo: Repository, image: Image, scan: Scan) -> bool:
 
 
 def _scan_not_found(repo: Repository, image_id: ImageId) -> ScanNotFoundException:
-    digest, tag = image_id.get("imageDigest"), image_id.get("imageTag")
-    rendered = ", ".join(
-        f"{k}:{'null' if v is None else repr(v)}" for k, v in (("imageDigest", digest), ("imageTag", tag))
-    )
     return ScanNotFoundException(
-        f"Image scan does not exist for the image with '{{{rendered}}}' in the repository with name "
+        f"Image scan does not exist for the image with '{render_image_id(image_id)}' in the repository with name "
         f"'{repo.name}' in the registry with id '{repo.registry_id}'"
     )
 
