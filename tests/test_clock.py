@@ -159,3 +159,14 @@ def test_error_response_ends_the_waiter(ecr, ecr_client):
     assert len(ecr.calls.filter("DescribeImageScanFindings")) == 1
     with pytest.raises(ClientError):
         ecr_client.describe_image_scan_findings(repositoryName="app", imageId={"imageTag": "v1"})
+
+
+def test_fakes_may_stop_in_any_order():
+    import time as real_time
+
+    first, second = FakeECR().start(), FakeECR().start()
+    first.stop()
+    assert botocore.waiter.time is not real_time  # the second fake is still active
+    second.stop()
+    assert botocore.waiter.time is real_time
+    assert botocore.endpoint.time is real_time
