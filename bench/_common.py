@@ -13,7 +13,7 @@ import os
 import platform
 import statistics
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -108,3 +108,49 @@ def isolate_environment() -> None:
         AWS_SHARED_CREDENTIALS_FILE=os.devnull,
         AWS_EC2_METADATA_DISABLED="true",
     )
+
+
+class BenchError(RuntimeError):
+    """A run did not do what it is meant to (wrong backend answered, wrong result): the figures
+    would be wrong, so the benchmark stops."""
+
+
+def check(condition: bool, message: str) -> None:
+    if not condition:
+        raise BenchError(message)
+
+
+def make_client(region: str = "us-east-1") -> Any:
+    """The same plain boto3 ECR client for every backend (explicit fake credentials)."""
+    import boto3
+
+    return boto3.client(
+        "ecr",
+        region_name=region,
+        aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+        aws_secret_access_key="bench-secret-access-key",
+    )
+
+
+class Body:
+    """A response body botocore can read (``AWSResponse``'s raw)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._data
+
+
+def main(
+    doc: str | None,
+    run: Callable[[bool], dict[str, Any]],
+    render: Callable[[dict[str, Any]], str],
+    argv: Sequence[str] | None = None,
+) -> None:
+    """A benchmark script's command line: run (``--quick``), print, optionally write JSON."""
+    args = parse_args((doc or "").splitlines()[0], argv)
+    results = run(args.quick)
+    results["machine"] = machine()
+    print(render(results))
+    write_json(args.json, results)

@@ -63,10 +63,6 @@ IMPORT_TIMER = (
 )
 
 
-class BenchError(RuntimeError):
-    """A run did not do what it is meant to: the figures would be wrong."""
-
-
 def make_project(root: Path) -> None:
     # Its own ini file makes the directory the rootdir, so no outer configuration applies.
     (root / "pytest.ini").write_text("[pytest]\n")
@@ -100,7 +96,9 @@ def collect(root: Path, plugin: bool, extra: Sequence[str] = (), env: dict[str, 
     elapsed = time.perf_counter() - start
     expected = f"{FILES * TESTS_PER_FILE} tests collected"
     if done.returncode != 0 or expected not in done.stdout:
-        raise BenchError(f"{' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+        raise _common.BenchError(
+            f"{' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+        )
     return elapsed
 
 
@@ -111,7 +109,7 @@ def probe(root: Path, plugin: bool) -> dict[str, Any]:
     collect(root, plugin, ["-p", "bench_probe"], env)
     found: dict[str, Any] = json.loads(output.read_text())
     if found["plugin_registered"] != plugin or found["imported"]["pytest_ecr.plugin"] != plugin:
-        raise BenchError(f"the plugin was {'not ' if plugin else ''}expected in this run: {found}")
+        raise _common.BenchError(f"the plugin was {'not ' if plugin else ''}expected in this run: {found}")
     return found
 
 
@@ -200,11 +198,7 @@ def render(results: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = _common.parse_args(__doc__.splitlines()[0], argv)
-    results = run(args.quick)
-    results["machine"] = _common.machine()
-    print(render(results))
-    _common.write_json(args.json, results)
+    _common.main(__doc__, run, render, argv)
 
 
 if __name__ == "__main__":

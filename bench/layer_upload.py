@@ -29,11 +29,10 @@ import hashlib
 import os
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import _common
-import boto3
 from botocore.awsrequest import AWSResponse
 
 from pytest_ecr import FakeECR, _hook
@@ -48,15 +47,6 @@ TARGET_RATIO = 2.0
 TARGET_COPIES = 2
 #: what the fake may hold beyond whole copies of the layer (dicts, the call log), in layers
 BOOKKEEPING = 0.01
-
-
-def make_client() -> Any:
-    return boto3.client(
-        "ecr",
-        region_name=REGION,
-        aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
-        aws_secret_access_key="bench-secret-access-key",
-    )
 
 
 def upload(
@@ -81,15 +71,6 @@ def upload(
     return str(done["layerDigest"])
 
 
-class BenchError(RuntimeError):
-    """An upload was not answered by the backend it was meant for: the figures would be wrong."""
-
-
-def check(condition: bool, message: str) -> None:
-    if not condition:
-        raise BenchError(message)
-
-
 def anchor(data: bytes) -> float:
     gc.collect()
     start = time.perf_counter()
@@ -100,21 +81,13 @@ def anchor(data: bytes) -> float:
     return elapsed
 
 
-class _Body:
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._data
-
-
 class Floor:
     """botocore's own cost: the same calls, answered with canned bodies before they are sent."""
 
     def __init__(self, bodies: dict[str, bytes]) -> None:
         self.bodies = bodies
         self.answered = 0
-        self.client = make_client()
+        self.client = _common.make_client(REGION)
         # First in the chain of this client; pytest-ecr's dispatcher (inactive here) may come before
         # it, but it answers nothing while no FakeECR is active.
         self.client.meta.events.register_first("before-send.ecr", self.answer)
@@ -123,36 +96,38 @@ class Floor:
         self.answered += 1
         body = self.bodies[event_name.rsplit(".", 1)[-1]]
         headers: Any = {"Content-Type": CONTENT_TYPE, "Content-Length": str(len(body))}
-        return AWSResponse(request.url, 200, headers, _Body(body))
+        return AWSResponse(request.url, 200, headers, _common.Body(body))
 
     def timed_upload(self, data: bytes, digest: str, part_size: int) -> float:
-        check(not _hook.ACTIVE, "a FakeECR is active during the floor's upload: it would answer")
+        _common.check(not _hook.ACTIVE, "a FakeECR is active during the floor's upload: it would answer")
         self.answered = 0
         gc.collect()
         start = time.perf_counter()
         upload(self.client, "bench", data, digest)
         elapsed = time.perf_counter() - start
         calls = 2 + -(-len(data) // part_size)  # initiate, the parts, complete
-        check(self.answered == calls, f"floor: the canned handler answered {self.answered} of {calls} calls")
+        _common.check(
+            self.answered == calls, f"floor: the canned handler answered {self.answered} of {calls} calls"
+        )
         return elapsed
 
 
 def timed_fake_upload(client: Any, data: bytes, digest: str) -> float:
     """One upload to a fresh FakeECR (the blob goes with it)."""
-    check(not _hook.ACTIVE, "another FakeECR is active")
+    _common.check(not _hook.ACTIVE, "another FakeECR is active")
     with FakeECR(ACCOUNT, REGION) as fake:
         fake.create_repository("bench")
         gc.collect()
         start = time.perf_counter()
         got = upload(client, "bench", data, digest)
         elapsed = time.perf_counter() - start
-        check(got == digest, f"pytest-ecr stored {got}, expected {digest}")
+        _common.check(got == digest, f"pytest-ecr stored {got}, expected {digest}")
         operations = [c.operation for c in fake.calls]
-        check(
+        _common.check(
             operations[0] == "InitiateLayerUpload" and operations[-1] == "CompleteLayerUpload",
             f"pytest-ecr did not answer the upload: {operations}",
         )
-        check(not fake.problems(), f"pytest-ecr could not answer faithfully: {fake.problems()[:1]}")
+        _common.check(not fake.problems(), f"pytest-ecr could not answer faithfully: {fake.problems()[:1]}")
     return elapsed
 
 
@@ -161,7 +136,7 @@ def canned_responses(client: Any, data: bytes, digest: str) -> tuple[dict[str, b
     with FakeECR(ACCOUNT, REGION) as fake:
         fake.create_repository("bench")
         upload(client, "bench", data, digest)
-        check(not fake.problems(), f"pytest-ecr could not answer faithfully: {fake.problems()[:1]}")
+        _common.check(not fake.problems(), f"pytest-ecr could not answer faithfully: {fake.problems()[:1]}")
         bodies = {call.operation: call.body for call in fake.calls}
         part_size = int(fake.calls.filter("InitiateLayerUpload")[0].response["partSize"])
     return bodies, part_size
@@ -174,7 +149,7 @@ def memory(size: int) -> dict[str, float]:
     data = os.urandom(size)
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
     with FakeECR(ACCOUNT, REGION) as fake:
-        client = make_client()
+        client = _common.make_client(REGION)
         fake.create_repository("bench")
         gc.collect()
         baseline = tracemalloc.get_traced_memory()[0]
@@ -203,7 +178,7 @@ def measure(size: int, runs: int) -> tuple[dict[str, list[float]], int]:
     """Seconds per upload of a ``size``-byte layer, per variant (warm-up excluded); the part size."""
     data = os.urandom(size)
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    client = make_client()  # pytest-ecr's: its dispatcher answers it while a FakeECR is active
+    client = _common.make_client(REGION)  # pytest-ecr's: its dispatcher answers it while a FakeECR is active
     bodies, part_size = canned_responses(client, data, digest)  # also the first warm-up
     floor = Floor(bodies)  # the floor answers with exactly the bodies pytest-ecr gave
     variants: list[tuple[str, Callable[[], float]]] = [
@@ -307,11 +282,7 @@ def render(results: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = _common.parse_args(__doc__.splitlines()[0], argv)
-    results = run(args.quick)
-    results["machine"] = _common.machine()
-    print(render(results))
-    _common.write_json(args.json, results)
+    _common.main(__doc__, run, render, argv)
 
 
 if __name__ == "__main__":

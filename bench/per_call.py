@@ -24,11 +24,10 @@ from __future__ import annotations
 import gc
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import _common
-import boto3
 from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 from moto.ecr.models import ecr_backends
@@ -47,25 +46,6 @@ CANNED_REQUEST_ID = "7f0c3c2e-0000-4000-8000-000000000000"
 SETTINGS = {"normal": (25, 200, 100), "quick": (3, 200, 100)}
 
 Workload = Callable[[Any, int, Sequence[str], str], Any]
-
-
-class BenchError(RuntimeError):
-    """A batch was not answered by the backend it was meant for: the figures would be wrong."""
-
-
-def check(condition: bool, message: str) -> None:
-    if not condition:
-        raise BenchError(message)
-
-
-def make_client() -> Any:
-    """The same plain boto3 ECR client for every backend (explicit fake credentials)."""
-    return boto3.client(
-        "ecr",
-        region_name=REGION,
-        aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
-        aws_secret_access_key="bench-secret-access-key",
-    )
 
 
 def derived_manifests(base: str, count: int) -> list[str]:
@@ -124,14 +104,6 @@ class Backend(Protocol):
         """Deactivate; check that all ``operations`` were answered by this backend."""
 
 
-class _Body:
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._data
-
-
 class Floor:
     """A canned ``before-send`` answer: what botocore costs with no fake behind it."""
 
@@ -141,7 +113,7 @@ class Floor:
         self.canned = canned
         self.base_manifest = base_manifest
         self.answered = 0
-        self.client = make_client()
+        self.client = _common.make_client(REGION)
         # First in the chain of this client; pytest-ecr's dispatcher (inactive here) may come before
         # it, as REGISTER_FIRST builtins do, but it answers nothing while no FakeECR is active.
         self.client.meta.events.register_first("before-send.ecr", self.answer)
@@ -154,32 +126,34 @@ class Floor:
             "Content-Length": str(len(body)),
             "x-amzn-RequestId": CANNED_REQUEST_ID,
         }
-        return AWSResponse(request.url, 200, headers, _Body(body))
+        return AWSResponse(request.url, 200, headers, _common.Body(body))
 
     def begin(self, count: int) -> list[str]:
-        check(not _hook.ACTIVE, "a FakeECR is active during the floor's round")
+        _common.check(not _hook.ACTIVE, "a FakeECR is active during the floor's round")
         self.answered = 0
         return derived_manifests(self.base_manifest, count)
 
     def end(self, operations: int, last: Any) -> None:
-        check(
+        _common.check(
             self.answered == operations,
             f"floor: the canned handler answered {self.answered} of {operations} calls",
         )
         request_id = last["ResponseMetadata"].get("RequestId")
-        check(request_id == CANNED_REQUEST_ID, f"floor: the response came from elsewhere ({request_id})")
+        _common.check(
+            request_id == CANNED_REQUEST_ID, f"floor: the response came from elsewhere ({request_id})"
+        )
 
 
 class PytestECR:
     label = "pytest-ecr"
 
     def __init__(self) -> None:
-        self.client = make_client()
+        self.client = _common.make_client(REGION)
         self.fake: FakeECR | None = None
         self.calls_before = 0
 
     def begin(self, count: int) -> list[str]:
-        check(not _hook.ACTIVE, "another FakeECR is active")
+        _common.check(not _hook.ACTIVE, "another FakeECR is active")
         self.fake = FakeECR(ACCOUNT, REGION).start()
         self.fake.create_repository(REPOSITORY)
         image = self.fake.push_image(REPOSITORY, ["base"], size=IMAGE_SIZE)
@@ -191,10 +165,10 @@ class PytestECR:
         fake, self.fake = self.fake, None
         fake.stop()
         answered = len(fake.calls) - self.calls_before
-        check(answered == operations, f"pytest-ecr logged {answered} of {operations} calls")
+        _common.check(answered == operations, f"pytest-ecr logged {answered} of {operations} calls")
         problems = fake.problems()
-        check(not problems, f"pytest-ecr could not answer faithfully: {problems[:1]}")
-        check(not last.get("failures"), f"pytest-ecr: unexpected failures {last.get('failures')}")
+        _common.check(not problems, f"pytest-ecr could not answer faithfully: {problems[:1]}")
+        _common.check(not last.get("failures"), f"pytest-ecr: unexpected failures {last.get('failures')}")
 
 
 class Moto:
@@ -203,7 +177,7 @@ class Moto:
     def __init__(self, base_manifest: str, media_type: str) -> None:
         self.base_manifest = base_manifest
         self.media_type = media_type
-        self.client = make_client()
+        self.client = _common.make_client(REGION)
         self.mock: Any = None
         self.images_before = 0
 
@@ -211,7 +185,7 @@ class Moto:
         return ecr_backends[ACCOUNT][REGION].repositories[REPOSITORY]
 
     def begin(self, count: int) -> list[str]:
-        check(not _hook.ACTIVE, "a FakeECR is active during moto's round: pytest-ecr would answer")
+        _common.check(not _hook.ACTIVE, "a FakeECR is active during moto's round: pytest-ecr would answer")
         self.mock = mock_aws()
         self.mock.start()  # resets moto's state
         self.client.create_repository(repositoryName=REPOSITORY)
@@ -228,15 +202,15 @@ class Moto:
         try:
             headers = last["ResponseMetadata"]["HTTPHeaders"]
             # moto's responses carry this header; pytest-ecr's and the floor's do not.
-            check(headers.get("server") == "amazon.com", f"moto: not answered by moto ({headers})")
+            _common.check(headers.get("server") == "amazon.com", f"moto: not answered by moto ({headers})")
             repo = self._repository()
             if "images" in last:
                 added = len(repo.images) - self.images_before
-                check(added == operations // 2, f"moto stored {added} of {operations // 2} images")
-                check(not last.get("failures"), f"moto: unexpected failures {last.get('failures')}")
+                _common.check(added == operations // 2, f"moto stored {added} of {operations // 2} images")
+                _common.check(not last.get("failures"), f"moto: unexpected failures {last.get('failures')}")
             else:
                 arns = [r["repositoryArn"] for r in last["repositories"]]
-                check(arns == [repo.arn], f"moto: unexpected repositories {arns}")
+                _common.check(arns == [repo.arn], f"moto: unexpected repositories {arns}")
         finally:
             self.mock.stop()
             self.mock = None
@@ -250,12 +224,12 @@ def canned_responses() -> tuple[dict[str, bytes], str, str]:
     with FakeECR(ACCOUNT, REGION) as fake:
         fake.create_repository(REPOSITORY)
         image = fake.push_image(REPOSITORY, ["base"], size=IMAGE_SIZE)
-        client = make_client()
+        client = _common.make_client(REGION)
         manifests = derived_manifests(image.manifest, 1)
         describe(client, 1, manifests, image.media_type)
         put_get(client, 1, manifests, image.media_type)
         bodies = {call.operation: call.body for call in fake.calls}
-        check(not fake.problems(), f"pytest-ecr could not answer faithfully: {fake.problems()}")
+        _common.check(not fake.problems(), f"pytest-ecr could not answer faithfully: {fake.problems()}")
     return bodies, image.manifest, image.media_type
 
 
@@ -343,11 +317,7 @@ def render(results: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = _common.parse_args(__doc__.splitlines()[0], argv)
-    results = run(args.quick)
-    results["machine"] = _common.machine()
-    print(render(results))
-    _common.write_json(args.json, results)
+    _common.main(__doc__, run, render, argv)
 
 
 if __name__ == "__main__":

@@ -48,37 +48,19 @@ REUSED_ECR = "pytest-ecr: FakeECR start, CreateRepository, stop"
 REUSED_MOTO = "moto: mock_aws(), CreateRepository"
 
 
-class BenchError(RuntimeError):
-    """A test was not answered by the backend it was meant for: the figures would be wrong."""
-
-
-def check(condition: bool, message: str) -> None:
-    if not condition:
-        raise BenchError(message)
-
-
-def make_client() -> Any:
-    return boto3.client(
-        "ecr",
-        region_name=REGION,
-        aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
-        aws_secret_access_key="bench-secret-access-key",
-    )
-
-
 def _check_ecr(fake: FakeECR, created: Any) -> None:
-    check(
+    _common.check(
         [c.operation for c in fake.calls] == ["CreateRepository"],
         f"pytest-ecr did not answer the call: {fake.calls!r}",
     )
-    check(created["repository"]["repositoryName"] == REPOSITORY, f"pytest-ecr: {created}")
+    _common.check(created["repository"]["repositoryName"] == REPOSITORY, f"pytest-ecr: {created}")
 
 
 def _check_moto(stored: Any, created: Any) -> None:
-    check(stored is not None, "moto did not store the repository")
+    _common.check(stored is not None, "moto did not store the repository")
     headers = created["ResponseMetadata"]["HTTPHeaders"]
     # moto's responses carry this header; pytest-ecr's do not.
-    check(headers.get("server") == "amazon.com", f"moto did not answer the call ({headers})")
+    _common.check(headers.get("server") == "amazon.com", f"moto did not answer the call ({headers})")
 
 
 def ecr_fresh() -> list[float]:
@@ -98,7 +80,7 @@ def ecr_fresh() -> list[float]:
 
 
 def moto_fresh() -> float:
-    check(not _hook.ACTIVE, "a FakeECR is active: it would answer instead of moto")
+    _common.check(not _hook.ACTIVE, "a FakeECR is active: it would answer instead of moto")
     start = time.perf_counter()
     with mock_aws():
         created = boto3.client("ecr", region_name=REGION).create_repository(repositoryName=REPOSITORY)
@@ -121,7 +103,7 @@ def ecr_reused(client: Any) -> float:
 
 
 def moto_reused(client: Any) -> float:
-    check(not _hook.ACTIVE, "a FakeECR is active: it would answer instead of moto")
+    _common.check(not _hook.ACTIVE, "a FakeECR is active: it would answer instead of moto")
     start = time.perf_counter()
     with mock_aws():
         created = client.create_repository(repositoryName=REPOSITORY)
@@ -191,7 +173,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 
     fresh = measure({FRESH_ECR: ecr_fresh_total, FRESH_MOTO: moto_fresh}, warmup, count)
     del phases[:warmup]
-    client = make_client()
+    client = _common.make_client(REGION)
     reused = measure(
         {REUSED_ECR: lambda: ecr_reused(client), REUSED_MOTO: lambda: moto_reused(client)}, warmup, count
     )
@@ -261,11 +243,7 @@ def render(results: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = _common.parse_args(__doc__.splitlines()[0], argv)
-    results = run(args.quick)
-    results["machine"] = _common.machine()
-    print(render(results))
-    _common.write_json(args.json, results)
+    _common.main(__doc__, run, render, argv)
 
 
 if __name__ == "__main__":

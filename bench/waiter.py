@@ -62,15 +62,6 @@ FROZEN = "pytest-ecr, clock frozen (fake.clock.freeze())"
 FLOOR = "floor: botocore, canned answers, no sleeps"
 
 
-class BenchError(RuntimeError):
-    """A run did not poll as it should have: the figures would be wrong."""
-
-
-def check(condition: bool, message: str) -> None:
-    if not condition:
-        raise BenchError(message)
-
-
 def real_clock() -> float:
     """``time.perf_counter`` as it is outside any freeze (looked up on freezegun's module, which
     freezegun never patches)."""
@@ -94,7 +85,7 @@ class Run:
 
 def fake_run(frozen: bool) -> tuple[Run, list[bytes]]:
     """Wait for a scan on a fresh FakeECR; the run and the response bodies of the polls."""
-    check(not _hook.ACTIVE, "another FakeECR is active")
+    _common.check(not _hook.ACTIVE, "another FakeECR is active")
     fake = FakeECR(scan_seconds=SCAN_SECONDS).start()
     try:
         if frozen:
@@ -109,23 +100,15 @@ def fake_run(frozen: bool) -> tuple[Run, list[bytes]]:
         client.get_waiter(WAITER).wait(repositoryName=REPOSITORY, imageId=IMAGE)
         elapsed = real_clock() - start
         virtual = fake.clock.now() - virtual_start
-        check(fake.clock.frozen == frozen, f"the fake's clock is {'not ' * frozen}frozen")
+        _common.check(fake.clock.frozen == frozen, f"the fake's clock is {'not ' * frozen}frozen")
         polls = fake.calls.filter("DescribeImageScanFindings")
-        check(bool(polls), "the waiter made no DescribeImageScanFindings call to the fake")
+        _common.check(bool(polls), "the waiter made no DescribeImageScanFindings call to the fake")
         status = polls[-1].response.get("imageScanStatus", {}).get("status")
-        check(status == "COMPLETE", f"the waiter stopped on status {status}")
-        check(not fake.problems(), f"pytest-ecr could not answer faithfully: {fake.problems()[:1]}")
+        _common.check(status == "COMPLETE", f"the waiter stopped on status {status}")
+        _common.check(not fake.problems(), f"pytest-ecr could not answer faithfully: {fake.problems()[:1]}")
         return Run(elapsed, len(polls), virtual), [call.body for call in polls]
     finally:
         fake.stop()
-
-
-class _Body:
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._data
 
 
 class _NoSleep:
@@ -162,10 +145,10 @@ class Floor:
         body = self.bodies[min(self.answered, len(self.bodies) - 1)]
         self.answered += 1
         headers: Any = {"Content-Type": CONTENT_TYPE, "Content-Length": str(len(body))}
-        return AWSResponse(request.url, 200, headers, _Body(body))
+        return AWSResponse(request.url, 200, headers, _common.Body(body))
 
     def run(self) -> Run:
-        check(not _hook.ACTIVE, "a FakeECR is active during the floor's run: it would answer")
+        _common.check(not _hook.ACTIVE, "a FakeECR is active during the floor's run: it would answer")
         client = self.session.client(
             "ecr",
             region_name=REGION,
@@ -181,7 +164,7 @@ class Floor:
             start = real_clock()
             client.get_waiter(WAITER).wait(repositoryName=REPOSITORY, imageId=IMAGE)
             elapsed = real_clock() - start
-        check(
+        _common.check(
             self.answered == len(self.bodies),
             f"floor: the canned handler answered {self.answered} polls, not {len(self.bodies)}",
         )
@@ -294,11 +277,7 @@ def render(results: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = _common.parse_args(__doc__.splitlines()[0], argv)
-    results = run(args.quick)
-    results["machine"] = _common.machine()
-    print(render(results))
-    _common.write_json(args.json, results)
+    _common.main(__doc__, run, render, argv)
 
 
 if __name__ == "__main__":
