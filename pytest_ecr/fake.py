@@ -28,6 +28,8 @@ from .transport import Isolation, body_bytes, header, request_identity, response
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
 
+    from .service.lifecycle import LifecycleAction
+
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
 SECONDS_PER_DAY = 86400
@@ -360,6 +362,26 @@ class FakeECR:
                 push(item, override if override is not None else [item.ref_name] if item.ref_name else [])
                 for item in read_layout(path)
             ]
+
+    def run_lifecycle(
+        self, repository: str | None = None, *, account: str | None = None, region: str | None = None
+    ) -> list[LifecycleAction]:
+        """Apply the stored lifecycle policies now, as ECR's scheduled evaluation would (the fake
+        also applies them by itself once a day of virtual time has passed). Only ``repository``
+        if given, else every repository of ``account`` in ``region`` that has a policy. Returns
+        what was done."""
+        from .service.lifecycle import evaluate_policy
+
+        with self._lock:
+            if repository is not None:
+                repos = [self.repository(repository, account, region)]
+            else:
+                reg = self.store.registry(account or self.account_id, region or self.region)
+                repos = list(reg.repositories.values())
+            done: list[LifecycleAction] = []
+            for repo in repos:
+                done.extend(evaluate_policy(self.context(repo.registry_id, repo.region), repo))
+            return done
 
     def seed(
         self,

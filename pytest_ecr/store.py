@@ -98,10 +98,37 @@ class Repository:
     uploads: dict[str, Upload] = field(default_factory=dict)
     #: digest -> virtual time its restore from archive completes (images in ACTIVATING)
     restores: dict[str, float] = field(default_factory=dict)
+    lifecycle_policy: LifecyclePolicy | None = None
+    #: the latest lifecycle policy preview, if any
+    lifecycle_preview: LifecyclePreview | None = None
 
     def parents_of(self, digest: str) -> list[str]:
         """Digests of manifest lists / indexes in this repository that reference ``digest``."""
         return [img.digest for img in self.images.values() if digest in img.children]
+
+
+@dataclass
+class LifecyclePolicy:
+    """A repository's lifecycle policy and when ECR applies it."""
+
+    #: the normalised text (what GetLifecyclePolicy returns)
+    text: str
+    #: virtual time of the next scheduled evaluation
+    next_evaluation_at: float
+    #: 0.0 until the policy was first evaluated (as ECR reports it)
+    last_evaluated_at: float = 0.0
+
+
+@dataclass
+class LifecyclePreview:
+    """A lifecycle policy preview; it completes when the clock reaches ``completes_at``."""
+
+    #: the policy text exactly as supplied (or the stored policy's text)
+    text: str
+    started_at: float
+    completes_at: float
+    #: resolved once, when the preview is first seen complete: ``LifecyclePolicyPreviewResult``s
+    results: list[dict[str, Any]] | None = None
 
 
 @dataclass

@@ -32,6 +32,20 @@ def test_every_implemented_operation_is_a_model_operation():
     assert set(handlers()) <= set(operation_names())
 
 
+LIFECYCLE = json.dumps(
+    {
+        "rules": [
+            {
+                "rulePriority": 1,
+                "description": "keep one",
+                "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 1},
+                "action": {"type": "expire"},
+            }
+        ]
+    }
+)
+
+
 def test_every_implemented_operation_answers_within_its_shape(ecr, ecr_client):
     """One successful call of each implemented operation; the suite's `ecr` fixture then checks
     each response against the output shape. Adding a handler without adding it here fails."""
@@ -109,6 +123,17 @@ def test_every_implemented_operation_answers_within_its_shape(ecr, ecr_client):
                 repositoryName="app", subjectId={"imageDigest": ecr.repository("app").tag_index["v1"]}
             ),
         ),
+        "PutLifecyclePolicy": lambda: c.put_lifecycle_policy(
+            repositoryName="app", lifecyclePolicyText=LIFECYCLE
+        ),
+        "GetLifecyclePolicy": lambda: c.get_lifecycle_policy(repositoryName="app"),
+        "StartLifecyclePolicyPreview": lambda: (
+            ecr.push_image("app", "old", pushed_days_ago=1),
+            setattr(ecr.options, "lifecycle_preview_seconds", 0),
+            c.start_lifecycle_policy_preview(repositoryName="app"),
+        ),
+        "GetLifecyclePolicyPreview": lambda: c.get_lifecycle_policy_preview(repositoryName="app"),
+        "DeleteLifecyclePolicy": lambda: c.delete_lifecycle_policy(repositoryName="app"),
         "BatchDeleteImage": lambda: c.batch_delete_image(repositoryName="app", imageIds=[{"imageTag": "v1"}]),
         "DeleteRepository": lambda: c.delete_repository(repositoryName="app", force=True),
     }

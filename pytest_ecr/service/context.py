@@ -49,6 +49,12 @@ class Options:
     #: virtual seconds from UpdateImageStorageClass(STANDARD) to the image being ACTIVE again;
     #: ECR says a restore "typically takes up to 20 minutes"
     restore_seconds: float = 1200.0
+    #: virtual seconds from StartLifecyclePolicyPreview to the preview being COMPLETE (two polls of
+    #: the LifecyclePolicyPreviewComplete waiter, which polls every 5 s)
+    lifecycle_preview_seconds: float = 10.0
+    #: virtual seconds between evaluations of a repository's lifecycle policy, the first one
+    #: counted from PutLifecyclePolicy; ECR acts "within 24 hours"
+    lifecycle_interval_seconds: float = 86400.0
 
 
 @dataclass
@@ -80,4 +86,10 @@ class Context:
             from .archive import settle_restores
 
             settle_restores(self, repo)
+        policy = repo.lifecycle_policy
+        if policy is not None and self.clock.now() >= policy.next_evaluation_at:
+            # Lifecycle policies act on their schedule, seen by the first call that looks.
+            from .lifecycle import evaluate_policy
+
+            evaluate_policy(self, repo)
         return repo

@@ -151,3 +151,20 @@ class LayerInaccessibleException(ECRError):
 
 class ImageStorageClassUpdateNotSupportedException(ECRError):
     pass
+
+
+class LifecyclePolicyNotFoundException(ECRError):
+    @classmethod
+    def for_repository(cls, name: str, registry_id: str) -> LifecyclePolicyNotFoundException:
+        return cls(
+            f"Lifecycle policy does not exist for the repository with name '{name}' "
+            f"in the registry with id '{registry_id}'"
+        )
+
+
+class LifecyclePolicyPreviewInProgressException(ECRError):
+    pass
+
+
+class LifecyclePolicyPreviewNotFoundException(ECRError):
+    pass

@@ -38,6 +38,7 @@ def handlers() -> dict[str, Handler]:
         auth,
         images,
         layers,
+        lifecycle,
         policies,
         referrers,
         repositories,

@@ -1,0 +1,284 @@
+"""Lifecycle policies (spec §5): Put/Get/DeleteLifecyclePolicy, previews, and running policies on
+the fake's clock.
+
+When policies act: ECR applies a policy "within 24 hours". The fake evaluates a repository's
+policy ``Options.lifecycle_interval_seconds`` (24 h) after PutLifecyclePolicy, then an interval
+after each evaluation, on the first call that reads the repository once the clock has reached the
+scheduled time, as of that call's time (``run_lifecycle()`` reschedules the same way). A test that advances the clock a day therefore sees what real ECR
+shows a day later at the latest; ``FakeECR.run_lifecycle()`` applies policies at once.
+Replacing a policy keeps the repository's schedule. ``lastEvaluatedAt`` is 0.0 until the first
+evaluation, as the AWS CLI example output shows.
+
+A preview is IN_PROGRESS for ``Options.lifecycle_preview_seconds`` (10) of virtual time, so the
+``LifecyclePolicyPreviewComplete`` waiter sees IN_PROGRESS, then COMPLETE after two polls. Its
+results are computed when first read complete, as of the moment it completed, with the same
+planner a run uses: a preview lists exactly what an evaluation at that moment does.
+
+Actions go through the operations users call: expire is BatchDeleteImage by digest, transition is
+UpdateImageStorageClass to ARCHIVE.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from ..store import LifecyclePolicy, LifecyclePreview, Repository
+from . import lifecycle_rules
+from .archive import update_image_storage_class
+from .context import Context
+from .errors import (
+    InvalidParameterException,
+    LifecyclePolicyNotFoundException,
+    LifecyclePolicyPreviewInProgressException,
+    LifecyclePolicyPreviewNotFoundException,
+)
+from .images import ImageId, batch_delete_image
+from .lifecycle_engine import Decision, plan
+from .pagination import page
+from .registry import operation
+
+
+@dataclass(frozen=True)
+class LifecycleAction:
+    """One thing a lifecycle evaluation did (what ``FakeECR.run_lifecycle`` reports)."""
+
+    repository: str
+    image_digest: str
+    image_tags: tuple[str, ...]
+    #: "expire" or "transition"
+    action: str
+    rule_priority: int
+
+
+# -- running policies -----------------------------------------------------------------------------
+
+
+def _apply(ctx: Context, repo: Repository, decisions: list[Decision]) -> list[LifecycleAction]:
+    done = []
+    for decision in decisions:
+        image_id = {"imageDigest": decision.image.digest}
+        if decision.action == "expire":
+            batch_delete_image(
+                ctx, repositoryName=repo.name, imageIds=[image_id], registryId=repo.registry_id
+            )
+        else:
+            update_image_storage_class(
+                ctx,
+                repositoryName=repo.name,
+                imageId=image_id,
+                targetStorageClass="ARCHIVE",
+                registryId=repo.registry_id,
+            )
+        done.append(
+            LifecycleAction(
+                repo.name, decision.image.digest, decision.image.tags, decision.action, decision.rule.priority
+            )
+        )
+    return done
+
+
+def evaluate_policy(ctx: Context, repo: Repository) -> list[LifecycleAction]:
+    """Apply the repository's lifecycle policy now and schedule its next evaluation."""
+    policy = repo.lifecycle_policy
+    if policy is None:
+        return []
+    now = ctx.clock.now()
+    interval = ctx.options.lifecycle_interval_seconds
+    # The actions read the repository through the handlers: no evaluation inside this one.
+    policy.next_evaluation_at = math.inf
+    try:
+        decisions = plan(repo.images.values(), lifecycle_rules.parse(policy.text), now)
+        done = _apply(ctx, repo, decisions)
+        policy.last_evaluated_at = now
+    finally:
+        policy.next_evaluation_at = now + interval if interval > 0 else now
+    return done
+
+
+# -- PutLifecyclePolicy / GetLifecyclePolicy / DeleteLifecyclePolicy ---------------------------------
+
+
+def _require_policy(repo: Repository) -> LifecyclePolicy:
+    if repo.lifecycle_policy is None:
+        raise LifecyclePolicyNotFoundException.for_repository(repo.name, repo.registry_id)
+    return repo.lifecycle_policy
+
+
+@operation("PutLifecyclePolicy")
+def put_lifecycle_policy(
+    ctx: Context, *, repositoryName: str, lifecyclePolicyText: str, registryId: str | None = None
+) -> dict[str, Any]:
+    repo = ctx.repository(repositoryName, registryId)
+    text = lifecycle_rules.normalise(lifecycle_rules.parse(lifecyclePolicyText))
+    if repo.lifecycle_policy is not None:
+        repo.lifecycle_policy.text = text
+    else:
+        repo.lifecycle_policy = LifecyclePolicy(
+            text, ctx.clock.now() + ctx.options.lifecycle_interval_seconds
+        )
+    return {"registryId": repo.registry_id, "repositoryName": repo.name, "lifecyclePolicyText": text}
+
+
+def _policy_answer(repo: Repository, policy: LifecyclePolicy) -> dict[str, Any]:
+    return {
+        "registryId": repo.registry_id,
+        "repositoryName": repo.name,
+        "lifecyclePolicyText": policy.text,
+        "lastEvaluatedAt": policy.last_evaluated_at,
+    }
+
+
+@operation("GetLifecyclePolicy")
+def get_lifecycle_policy(
+    ctx: Context, *, repositoryName: str, registryId: str | None = None
+) -> dict[str, Any]:
+    repo = ctx.repository(repositoryName, registryId)
+    return _policy_answer(repo, _require_policy(repo))
+
+
+@operation("DeleteLifecyclePolicy")
+def delete_lifecycle_policy(
+    ctx: Context, *, repositoryName: str, registryId: str | None = None
+) -> dict[str, Any]:
+    repo = ctx.repository(repositoryName, registryId)
+    policy = _require_policy(repo)
+    repo.lifecycle_policy = None
+    return _policy_answer(repo, policy)
+
+
+# -- previews -------------------------------------------------------------------------------------
+
+_CLASS = {"standard": "STANDARD", "archive": "ARCHIVE"}
+
+
+def _result(decision: Decision) -> dict[str, Any]:
+    action: dict[str, Any] = {"type": decision.action.upper()}
+    if decision.rule.target_storage_class is not None:
+        action["targetStorageClass"] = decision.rule.target_storage_class.upper()
+    image = decision.image
+    return {
+        "imageTags": list(image.tags) or None,
+        "imageDigest": image.digest,
+        "imagePushedAt": image.pushed_at,
+        "action": action,
+        "appliedRulePriority": decision.rule.priority,
+        "storageClass": _CLASS[image.storage_class],
+    }
+
+
+def _settle(repo: Repository, preview: LifecyclePreview, now: float) -> bool:
+    """Whether the preview is complete at ``now``; computes its results the first time it is."""
+    if now < preview.completes_at:
+        return False
+    if preview.results is None:
+        rules = lifecycle_rules.parse(preview.text)
+        preview.results = [_result(d) for d in plan(repo.images.values(), rules, preview.completes_at)]
+    return True
+
+
+@operation("StartLifecyclePolicyPreview")
+def start_lifecycle_policy_preview(
+    ctx: Context,
+    *,
+    repositoryName: str,
+    registryId: str | None = None,
+    lifecyclePolicyText: str | None = None,
+) -> dict[str, Any]:
+    repo = ctx.repository(repositoryName, registryId)
+    if lifecyclePolicyText is not None:
+        lifecycle_rules.parse(lifecyclePolicyText)
+        text = lifecyclePolicyText
+    else:
+        text = _require_policy(repo).text
+    now = ctx.clock.now()
+    if repo.lifecycle_preview is not None and not _settle(repo, repo.lifecycle_preview, now):
+        raise LifecyclePolicyPreviewInProgressException(
+            "The previous lifecycle policy preview request has not completed. Wait and try again."
+        )
+    repo.lifecycle_preview = LifecyclePreview(text, now, now + ctx.options.lifecycle_preview_seconds)
+    return {
+        "registryId": repo.registry_id,
+        "repositoryName": repo.name,
+        "lifecyclePolicyText": text,
+        "status": "IN_PROGRESS",
+    }
+
+
+def _matches(result: dict[str, Any], image_id: ImageId) -> bool:
+    digest, tag = image_id.get("imageDigest"), image_id.get("imageTag")
+    return (digest is None or result["imageDigest"] == digest) and (
+        tag is None or tag in (result["imageTags"] or ())
+    )
+
+
+def _summary(results: list[dict[str, Any]]) -> dict[str, Any]:
+    transitioning = sum(r["action"]["type"] == "TRANSITION" for r in results)
+    summary: dict[str, Any] = {
+        "expiringImageTotalCount": sum(r["action"]["type"] == "EXPIRE" for r in results)
+    }
+    if transitioning:
+        summary["transitioningImageTotalCounts"] = [
+            {"targetStorageClass": "ARCHIVE", "imageTotalCount": transitioning}
+        ]
+    return summary
+
+
+@operation("GetLifecyclePolicyPreview")
+def get_lifecycle_policy_preview(
+    ctx: Context,
+    *,
+    repositoryName: str,
+    registryId: str | None = None,
+    imageIds: list[ImageId] | None = None,
+    nextToken: str | None = None,
+    maxResults: int | None = None,
+    filter: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    repo = ctx.repository(repositoryName, registryId)
+    preview = repo.lifecycle_preview
+    if preview is None:
+        raise LifecyclePolicyPreviewNotFoundException("There is no dry run for this repository")
+    if imageIds is not None and (nextToken is not None or maxResults is not None):
+        raise InvalidParameterException.at(
+            "imageIds", "maxResults and nextToken cannot be used when images are specified with imageIds"
+        )
+    answer: dict[str, Any] = {
+        "registryId": repo.registry_id,
+        "repositoryName": repo.name,
+        "lifecyclePolicyText": preview.text,
+        "status": "IN_PROGRESS",
+    }
+    if not _settle(repo, preview, ctx.clock.now()):
+        return answer
+    results = preview.results or []
+    answer["status"] = "COMPLETE"
+    # The summary covers the whole preview, whatever the filter, ids or page.
+    answer["summary"] = _summary(results)
+    tag_status = (filter or {}).get("tagStatus", "ANY")
+    shown = [
+        (n, r)
+        for n, r in enumerate(results)
+        if tag_status == "ANY" or bool(r["imageTags"]) == (tag_status == "TAGGED")
+    ]
+    if imageIds is not None:
+        answer["previewResults"] = [r for _, r in shown if any(_matches(r, i) for i in imageIds)]
+        return answer
+    found, token = page(
+        shown,
+        key=lambda item: item[0],
+        scope=(
+            "GetLifecyclePolicyPreview",
+            repo.registry_id,
+            repo.region,
+            repo.name,
+            preview.started_at,
+            tag_status,
+        ),
+        next_token=nextToken,
+        max_results=maxResults,
+    )
+    answer["previewResults"] = [r for _, r in found]
+    answer["nextToken"] = token
+    return answer
