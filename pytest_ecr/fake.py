@@ -13,6 +13,7 @@ from . import _hook, synthetic
 from ._hook import FAKE_CREDENTIALS
 from .calls import CallLog
 from .clock import Clock
+from .faults import ConnectionDropped, Faults, botocore_error, injected_exchange, requested
 from .protocol import dispatch
 from .protocol.model import TARGET_PREFIX
 from .service import manifests
@@ -84,6 +85,7 @@ class FakeECR:
         self.clock = clock or Clock()
         self.store = Store()
         self.calls = CallLog()
+        self._faults = Faults()
         #: scan duration and findings provider; change them at any time
         self.options = Options(scan_seconds=scan_seconds, scan_findings=scan_findings)
         self._sleeps = VirtualSleeps(self.clock.advance)
@@ -128,17 +130,38 @@ class FakeECR:
     def answer_botocore(self, request: Any, event_name: str) -> Any:
         key, region = request_identity(request)
         account = self._access_keys.get(key or "", self.account_id)
-        exchange = self.handle(
-            header(request, "X-Amz-Target"), body_bytes(request), account, region or self.region
-        )
+        try:
+            exchange = self.handle(
+                header(request, "X-Amz-Target"), body_bytes(request), account, region or self.region
+            )
+        except ConnectionDropped as dropped:
+            raise botocore_error(dropped.fault, request.url) from None
         return response(request.url, exchange.status, exchange.headers(), exchange.body)
 
     def handle(self, target: str | None, body: bytes, account: str, region: str) -> dispatch.Exchange:
-        """Serve one ECR JSON request for ``account`` in ``region`` and log it."""
+        """Serve one ECR JSON request for ``account`` in ``region`` and log it.
+
+        Raises :class:`~pytest_ecr.faults.ConnectionDropped` when a fault rule drops the connection.
+        """
         with self._lock:
-            exchange = dispatch.handle(target, body, self.context(account, region))
+            fault = None
+            if len(self._faults):
+                name, params = requested(target, body)
+                fault = self._faults.match(name, params)
+            if fault is None or fault.after_processing:
+                exchange = dispatch.handle(target, body, self.context(account, region))
+                exchange.injected = fault is not None
+            else:
+                exchange = injected_exchange(fault, name, params, account, region)
             self.calls.append(exchange)
+        if fault is not None and fault.kind == "drop":
+            raise ConnectionDropped(fault)
         return exchange
+
+    @property
+    def faults(self) -> Faults:
+        """Fault rules: make client calls fail on purpose (see :mod:`pytest_ecr.faults`)."""
+        return self._faults
 
     def context(self, account: str | None = None, region: str | None = None) -> Context:
         return Context(
@@ -151,7 +174,7 @@ class FakeECR:
 
     def problems(self) -> list[dispatch.Exchange]:
         """Calls the fake could not answer faithfully: its own bugs and unimplemented operations."""
-        return [c for c in self.calls if c.traceback is not None]
+        return [c for c in self.calls if c.traceback is not None and not c.injected]
 
     # -- clients --------------------------------------------------------------------------------
 

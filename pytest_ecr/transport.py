@@ -90,6 +90,10 @@ def _service_of(request: AWSPreparedRequest) -> str:
     return match.group(1) if match else str(urlsplit(request.url).hostname)
 
 
+#: Active isolations, in the order they were entered (fakes may stop in any order).
+_ACTIVE_ISOLATIONS: list[Isolation] = []
+
+
 class Isolation:
     """Fake credentials, isolated AWS config and a network blocker, undone exactly on exit."""
 
@@ -122,9 +126,24 @@ class Isolation:
                 os.environ[key] = value
         self._install_blocker()
         self._reset_boto3_default_session(save=True)
+        _ACTIVE_ISOLATIONS.append(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        position = next((i for i, iso in enumerate(_ACTIVE_ISOLATIONS) if iso is self), None)
+        if position is not None:
+            del _ACTIVE_ISOLATIONS[position]
+            if position < len(_ACTIVE_ISOLATIONS):
+                # Not the innermost: the isolation entered after this one saved what this one set,
+                # so it takes over what this one saved, and the live state stays the innermost's.
+                later = _ACTIVE_ISOLATIONS[position]
+                later._saved_env, self._saved_env = self._saved_env, {}
+                later._saved_send, self._saved_send = self._saved_send, None
+                later._saved_boto3_session, self._saved_boto3_session = self._saved_boto3_session, None
+                if self._tmp is not None:
+                    self._tmp.cleanup()
+                    self._tmp = None
+                return
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)

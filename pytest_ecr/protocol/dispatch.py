@@ -40,6 +40,8 @@ class Exchange:
     error_message: str | None = None
     #: set when the fake itself failed (a bug) or met an operation it does not implement
     traceback: str | None = None
+    #: answered by a fault rule (``ecr.faults``), not by the fake; status 0 for a dropped connection
+    injected: bool = False
 
     @property
     def body(self) -> bytes:
