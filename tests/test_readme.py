@@ -1,4 +1,4 @@
-"""The README's example is real: it runs, as written, with the plugin."""
+"""The README's example and the docs' test examples are real: they run, as written, with the plugin."""
 
 from __future__ import annotations
 
@@ -16,3 +16,13 @@ def test_readme_example_passes(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(passed=example.count("\ndef test_"))
     assert example.count("\ndef test_") >= 2
+
+
+@pytest.mark.parametrize("page", ["lifecycle.rst", "faults.rst"])
+def test_docs_examples_pass(pytester: pytest.Pytester, page: str) -> None:
+    text = (README.parent / "docs" / page).read_text()
+    [block] = re.findall(r"\.\. code-block:: python\n\n(.*?)\n(?=\S)", text, flags=re.S)
+    example = "\n".join(line[4:] for line in block.splitlines())
+    pytester.makepyfile(**{f"test_{page.split('.')[0]}_example": example})
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=example.count("\ndef test_") + example.startswith("def test_"))
