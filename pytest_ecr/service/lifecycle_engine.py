@@ -22,13 +22,12 @@ moment is a no-op and a preview lists everything the evaluation then does.
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from ..store import Image
 from .lifecycle_rules import Rule
+from .wildcards import wildcard_match
 
 DAY = 86400.0
 
@@ -93,11 +92,6 @@ class Decision:
         return self.rule.action
 
 
-@functools.cache
-def _glob(pattern: str) -> re.Pattern[str]:
-    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.DOTALL)
-
-
 def selects(rule: Rule, image: Candidate) -> bool:
     if image.storage_class != rule.storage_class:
         return False
@@ -107,7 +101,7 @@ def selects(rule: Rule, image: Candidate) -> bool:
         return True
     if rule.tag_prefixes:
         return all(any(t.startswith(p) for t in image.tags) for p in rule.tag_prefixes)
-    return all(any(_glob(p).fullmatch(t) for t in image.tags) for p in rule.tag_patterns)
+    return all(any(wildcard_match(p, t) for t in image.tags) for p in rule.tag_patterns)
 
 
 def _newest_first(image: Candidate) -> tuple[float, int]:

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import functools
-import re
-
 from ..store import Repository
 from .errors import InvalidParameterException
+from .wildcards import wildcard_match
 
 WITH_EXCLUSION = ("IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION")
 MAX_WILDCARDS = 2
-
-
-@functools.cache
-def _wildcard(pattern: str) -> re.Pattern[str]:
-    # '*' matches any run of characters (also none); everything else is literal; whole-tag match.
-    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")))
-
-
-def matches(pattern: str, tag: str) -> bool:
-    return _wildcard(pattern).fullmatch(tag) is not None
 
 
 def check_settings(mutability: str, filters: list[dict[str, str]] | None) -> list[dict[str, str]]:
@@ -45,7 +33,7 @@ def check_settings(mutability: str, filters: list[dict[str, str]] | None) -> lis
 
 
 def tag_is_immutable(repo: Repository, tag: str) -> bool:
-    excluded = any(matches(f["filter"], tag) for f in repo.mutability_exclusions)
+    excluded = any(wildcard_match(f["filter"], tag) for f in repo.mutability_exclusions)
     if repo.tag_mutability == "IMMUTABLE":
         return True
     if repo.tag_mutability == "IMMUTABLE_WITH_EXCLUSION":

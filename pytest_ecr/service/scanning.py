@@ -9,8 +9,6 @@ none.
 
 from __future__ import annotations
 
-import functools
-import re
 from collections import Counter
 from typing import Any
 
@@ -28,6 +26,7 @@ from .errors import (
 from .images import ImageId, render_image_id, require_image
 from .pagination import page
 from .registry import operation
+from .wildcards import wildcard_match
 
 DAY = 24 * 60 * 60
 #: basic scans per registry (account and region) in any 24 h
@@ -42,16 +41,11 @@ DEFAULT_CONFIGURATION: dict[str, Any] = {"scanType": "BASIC", "rules": []}
 # -- configuration --------------------------------------------------------------------------------
 
 
-@functools.cache
-def _glob(pattern: str) -> re.Pattern[str]:
-    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")))
-
-
 def filter_matches(pattern: str, repository: str) -> bool:
     """§6.2: without '*' a filter matches names containing it; with '*' it is an anchored glob."""
     if "*" not in pattern:
         return pattern in repository
-    return _glob(pattern).fullmatch(repository) is not None
+    return wildcard_match(pattern, repository)
 
 
 def _configuration(reg: Registry) -> dict[str, Any]:
