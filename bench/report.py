@@ -1,7 +1,7 @@
-"""Run the five benchmarks and write ``docs/performance.rst`` from their figures.
+"""Run the six benchmarks and write ``docs/performance.rst`` from their figures.
 
 Each benchmark runs in its own interpreter (``bench/per_call.py``, ``bench/per_test.py``,
-``bench/collection.py``, ``bench/layer_upload.py``, ``bench/waiter.py``, one after the other, their
+``bench/collection.py``, ``bench/layer_upload.py``, ``bench/waiter.py``, ``bench/scale.py``, one after the other, their
 tables printed as they go) and hands its figures back as JSON; this script then renders the page.
 ``--quick`` is passed through.
 
@@ -24,7 +24,7 @@ from typing import Any
 
 import _common
 
-BENCHMARKS = ("per_call", "per_test", "collection", "layer_upload", "waiter")
+BENCHMARKS = ("per_call", "per_test", "collection", "layer_upload", "waiter", "scale")
 DEFAULT_OUTPUT = _common.PROJECT_DIR / "docs" / "performance.rst"
 
 
@@ -442,6 +442,72 @@ def waiter_part(results: dict[str, Any]) -> list[str]:
     ]
 
 
+def scale_part(results: dict[str, Any]) -> list[str]:
+    import scale
+
+    seed, count = results["seed"], results["images"]
+    walk_rows = [
+        [
+            w["name"],
+            str(w["pages"]),
+            _common.ms(w["first_page"]["median"]),
+            _common.ms(w["last_page"]["median"]),
+            f"{w['last_vs_first']:.2f}x",
+            _common.ms(w["walk"]["median"], 1),
+            _common.ms(w["floor"]["median"], 1),
+            f"{w['walk_vs_floor']:.2f}x",
+        ]
+        for w in results["walks"]
+    ]
+    batch_rows = [
+        [b["name"], _common.ms(b["large"]["median"]), _common.ms(b["small"]["median"]), f"{b['ratio']:.2f}x"]
+        for b in results["batches"]
+    ]
+    verdicts = scale.verdicts(results)
+    return [
+        *section("A repository of many images"),
+        *paragraph(
+            f"**What it measures.** ``FakeECR.push_images`` seeds {count} synthetic images (valid",
+            "manifests, a unique config blob each, one shared filler layer) into one repository; the",
+            "seconds it takes and the process's peak RSS are reported. Then ListImages and",
+            "DescribeImages are walked with boto3 paginators (the service's page size, 100): the first",
+            "page against the last one (the same call, resumed from the walk's last token), and the",
+            "whole walk against a floor. Last, BatchGetImage and BatchDeleteImage of",
+            f"{results['batch']} image ids in that repository against the same calls in a repository of",
+            f"{results['small_images']} images.",
+        ),
+        *paragraph(
+            "**Anchors.** The first page for the last one; for a walk, the same client with a",
+            "``before-send`` handler answering with the bodies pytest-ecr gave; the small repository",
+            "for the batch calls. Seeding has fixed budgets.",
+        ),
+        *paragraph(
+            f"Seeding: {seed['seconds']:.2f} s, peak RSS {seed['peak_rss_mb']:.0f} MB",
+            f"({seed['rss_before_mb']:.0f} MB before seeding).",
+        ),
+        *list_table(
+            ["Walk", "Pages", "First ms", "Last ms", "Last / first", "Walk ms", "Floor ms", "x floor"],
+            walk_rows,
+            [16, 8, 10, 10, 10, 10, 10, 10],
+        ),
+        *list_table(
+            [
+                f"{results['batch']} ids",
+                f"{count} images ms",
+                f"{results['small_images']} images ms",
+                "Ratio",
+            ],
+            batch_rows,
+            [24, 20, 20, 12],
+        ),
+        *paragraph(
+            "**Result.** "
+            + "; ".join(f"{what}: {figure} ({within(ok)})" for what, figure, ok in verdicts)
+            + ".",
+        ),
+    ]
+
+
 def reproduce_part(quick: bool) -> list[str]:
     return [
         *section("Reproducing"),
@@ -480,7 +546,7 @@ def render(results: dict[str, dict[str, Any]], quick: bool) -> str:
         ".. This page is written by ``python bench/report.py``; change the benchmarks, not the page.",
         "",
         *paragraph(
-            "Five scripts in ``bench/`` measure pytest-ecr's speed. Each compares figures taken in",
+            "Six scripts in ``bench/`` measure pytest-ecr's speed. Each compares figures taken in",
             "one run, on one machine, with an anchor measured in the same run: absolute times depend on",
             "the machine, ratios much less. Every time is a median of repeated measurements taken",
             "with ``time.perf_counter`` after a warm-up, the variants taking turns so that the machine's",
@@ -493,6 +559,7 @@ def render(results: dict[str, dict[str, Any]], quick: bool) -> str:
         *collection_part(results["collection"]),
         *layer_upload_part(results["layer_upload"]),
         *waiter_part(results["waiter"]),
+        *scale_part(results["scale"]),
         *reproduce_part(quick),
     ]
     while lines and not lines[-1]:

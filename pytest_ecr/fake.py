@@ -315,6 +315,51 @@ class FakeECR:
                 self.push_artifact(repository, pushed.digest, account=account, region=region, **kwargs)
         return pushed
 
+    def push_images(
+        self,
+        repository: str,
+        count: int,
+        *,
+        size: int | None = None,
+        tag: str | None = None,
+        pushed_at: float | None = None,
+        format: str = "oci",
+        account: str | None = None,
+        region: str | None = None,
+    ) -> list[str]:
+        """Seed ``count`` distinct synthetic images at once; their digests, in push order.
+
+        The images are what :meth:`push_image` makes (valid manifests, a unique config each, a
+        filler layer shared by images of one size), stored by PutImage's rules, but under one lock
+        and without building a :class:`PushedImage` each: for large registries. ``tag`` is a
+        format string of the image's index ``n`` (``"v{n}"``); without it the images are untagged.
+        """
+        if count < 0:
+            raise ValueError(f"count must be >= 0, got {count}")
+        digests: list[str] = []
+        with self._lock:
+            repo = self.repository(repository, account, region)
+            ctx = self.context(account, region)
+            blobs = repo.blobs
+            try:
+                for n in range(count):
+                    image = synthetic.build(f"{repository}#{next(self._image_counter)}", size, format)
+                    for blob in image.blobs:
+                        if blob.digest not in blobs:
+                            blobs[blob.digest] = blob
+                    stored = store_image(
+                        ctx,
+                        repo,
+                        image.manifest,
+                        image.media_type,
+                        None if tag is None else tag.format(n=n),
+                        pushed_at=pushed_at,
+                    )
+                    digests.append(stored.digest)
+            except ECRError as err:
+                raise FakeError(err.code, err.message) from None
+        return digests
+
     def push_artifact(
         self,
         repository: str,

@@ -5,8 +5,10 @@ A fresh store per test is a handful of empty dicts, so building one is cheaper t
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +47,116 @@ class Image:
     scan: Scan | None = None
     #: findings a test seeded for this image; a scan reports them instead of asking the hook
     seeded_findings: list[dict[str, Any]] | None = None
+
+
+class ImageTable(dict[str, Image]):
+    """A repository's images by digest, in push order, with two indexes kept on every change.
+
+    * a seq-ordered list of the images, so that a page can resume after a key in O(log n):
+      deleted entries become tombstones (None) and the list is compacted once they are the
+      majority, so a deletion costs O(1) amortized;
+    * manifest-list parents by child digest, so that "which lists reference this image" costs
+      O(parents), not a scan of the repository.
+
+    Every mutating dict method goes through ``__setitem__`` / ``__delitem__``.
+    """
+
+    def __init__(self, items: Iterable[tuple[str, Image]] = ()) -> None:
+        super().__init__()
+        self._order: list[Image | None] = []
+        self._seqs: list[int] = []
+        self._where: dict[str, int] = {}  # digest -> position in _order
+        self._dead = 0
+        self._parents: dict[str, dict[str, None]] = {}
+        for digest, image in items:
+            self[digest] = image
+
+    def __reduce__(self) -> Any:  # copy / pickle rebuild the indexes from the items
+        return (type(self), (list(self.items()),))
+
+    def __setitem__(self, digest: str, image: Image) -> None:
+        if digest in self:
+            del self[digest]
+        super().__setitem__(digest, image)
+        if self._seqs and image.seq <= self._seqs[-1]:  # out of order: not how seqs are issued
+            self._compact()
+            at = bisect.bisect_left(self._seqs, image.seq)
+            self._order.insert(at, image)
+            self._seqs.insert(at, image.seq)
+            self._where = {img.digest: i for i, img in enumerate(self._order) if img is not None}
+        else:
+            self._where[digest] = len(self._order)
+            self._order.append(image)
+            self._seqs.append(image.seq)
+        for child in image.children:
+            self._parents.setdefault(child, {})[digest] = None
+
+    def __delitem__(self, digest: str) -> None:
+        image = self[digest]
+        super().__delitem__(digest)
+        self._order[self._where.pop(digest)] = None
+        self._dead += 1
+        for child in image.children:
+            parents = self._parents.get(child)
+            if parents is not None:
+                parents.pop(digest, None)
+                if not parents:
+                    del self._parents[child]
+        if self._dead > 64 and self._dead * 2 > len(self._order):
+            self._compact()
+
+    def _compact(self) -> None:
+        if not self._dead:
+            return
+        live = [img for img in self._order if img is not None]
+        self._order = list[Image | None](live)
+        self._seqs = [img.seq for img in live]
+        self._where = {img.digest: i for i, img in enumerate(live)}
+        self._dead = 0
+
+    def pop(self, digest: str, *default: Any) -> Any:
+        if digest not in self:
+            if default:
+                return default[0]
+            raise KeyError(digest)
+        image = self[digest]
+        del self[digest]
+        return image
+
+    def popitem(self) -> tuple[str, Image]:
+        if not self:
+            raise KeyError("popitem(): dictionary is empty")
+        digest = next(reversed(self))
+        return digest, self.pop(digest)
+
+    def setdefault(self, digest: str, default: Any = None) -> Any:
+        if digest not in self:
+            self[digest] = default
+        return self[digest]
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for digest, image in dict(*args, **kwargs).items():
+            self[digest] = image
+
+    def clear(self) -> None:
+        super().clear()
+        self._order, self._seqs, self._where, self._dead, self._parents = [], [], {}, 0, {}
+
+    def __ior__(self, other: Any) -> ImageTable:  # type: ignore[override,misc]
+        self.update(other)
+        return self
+
+    def from_seq(self, seq: int) -> Iterator[Image]:
+        """The images whose seq is ``seq`` or later, in seq (push) order; O(log n) to start."""
+        order = self._order
+        for i in range(bisect.bisect_left(self._seqs, seq), len(order)):
+            image = order[i]
+            if image is not None:
+                yield image
+
+    def parents(self, digest: str) -> list[str]:
+        """Digests of the manifest lists / indexes that reference ``digest``, in push order."""
+        return list(self._parents.get(digest, ()))
 
 
 @dataclass
@@ -90,7 +202,7 @@ class Repository:
     resource_tags: dict[str, str] = field(default_factory=dict)
     policy_text: str | None = None
     #: images by digest, in push order (dicts keep insertion order)
-    images: dict[str, Image] = field(default_factory=dict)
+    images: ImageTable = field(default_factory=ImageTable)
     #: tag -> digest; a tag names at most one image
     tag_index: dict[str, str] = field(default_factory=dict)
     blobs: dict[str, Blob] = field(default_factory=dict)
@@ -104,7 +216,7 @@ class Repository:
 
     def parents_of(self, digest: str) -> list[str]:
         """Digests of manifest lists / indexes in this repository that reference ``digest``."""
-        return [img.digest for img in self.images.values() if digest in img.children]
+        return self.images.parents(digest)
 
 
 @dataclass

@@ -65,43 +65,72 @@ def parse_platform(platform: str) -> dict[str, str]:
     return dict(zip(("os", "architecture", "variant"), parts, strict=False))
 
 
+_UNIQUE = "@@pytest-ecr unique@@"
+_LAYER = "@@pytest-ecr layer@@"
+_CONFIG_DIGEST = "@@pytest-ecr config digest@@"
+_CONFIG_SIZE = "@@pytest-ecr config size@@"
+
+
+@functools.cache
+def _config_template(platform: str) -> str:
+    """The config blob's JSON with placeholders for the image's unique label and layer digest."""
+    return json.dumps(
+        {
+            **parse_platform(platform),
+            "config": {"Labels": {"pytest-ecr.image": _UNIQUE}},
+            "rootfs": {"type": "layers", "diff_ids": [_LAYER]},
+        },
+        sort_keys=True,
+    )
+
+
+@functools.cache
+def _manifest_template(fmt: str, layer_digest: str, layer_size: int) -> str:
+    """The manifest's JSON with placeholders for the config blob's digest and size."""
+    manifest_type, config_type, layer_type = _format(fmt)
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": manifest_type,
+            "config": {"mediaType": config_type, "digest": _CONFIG_DIGEST, "size": _CONFIG_SIZE},
+            "layers": [{"mediaType": layer_type, "digest": layer_digest, "size": layer_size}],
+        },
+        indent=3,
+    )
+
+
 def build(
     unique: str, size: int | None = None, fmt: str = "oci", platform: str = "linux/amd64"
 ) -> SyntheticImage:
-    """An image of exactly ``size`` bytes (config + layer, as ECR counts imageSizeInBytes)."""
+    """An image of exactly ``size`` bytes (config + layer, as ECR counts imageSizeInBytes).
+
+    The JSON documents are filled-in templates (the same bytes ``json.dumps`` would give), so that
+    seeding many images costs no JSON encoding per image.
+    """
     manifest_type, config_type, layer_type = _format(fmt)
     total = DEFAULT_SIZE if size is None else size
-    where = parse_platform(platform)
-
-    def config_for(layer_digest: str) -> bytes:
-        return json.dumps(
-            {
-                **where,
-                "config": {"Labels": {"pytest-ecr.image": unique}},
-                "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
-            },
-            sort_keys=True,
-        ).encode()
+    template = _config_template(platform)
+    label = json.dumps(unique)  # as json.dumps encodes it inside the document
 
     # A digest's length is fixed, so the config's size is known before the layer's digest is.
-    layer_size = total - len(config_for("sha256:" + "0" * 64))
+    layer_size = total - (len(template) - len(json.dumps(_UNIQUE)) + len(label) - len(_LAYER) + 71)
     if layer_size < 1:
         raise ValueError(
             f"a synthetic image needs size > {total - layer_size} bytes (its config blob), got {total}"
         )
     layer_digest = _filler_digest(layer_size)
-    config = config_for(layer_digest)
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": manifest_type,
-        "config": {"mediaType": config_type, "digest": _sha256(config), "size": len(config)},
-        "layers": [{"mediaType": layer_type, "digest": layer_digest, "size": layer_size}],
-    }
+    config = template.replace(_LAYER, layer_digest).replace(json.dumps(_UNIQUE), label, 1).encode()
+    config_digest = _sha256(config)
+    manifest = (
+        _manifest_template(fmt, layer_digest, layer_size)
+        .replace(_CONFIG_DIGEST, config_digest)
+        .replace(json.dumps(_CONFIG_SIZE), str(len(config)))
+    )
     blobs = (
-        Blob(_sha256(config), len(config), config_type, config),
+        Blob(config_digest, len(config), config_type, config),
         Blob(layer_digest, layer_size, layer_type, None),  # content: filler(layer_size), made on demand
     )
-    return SyntheticImage(json.dumps(manifest, indent=3), manifest_type, blobs)
+    return SyntheticImage(manifest, manifest_type, blobs)
 
 
 def build_index(children: list[SyntheticImage], platforms: list[str], fmt: str = "oci") -> SyntheticImage:

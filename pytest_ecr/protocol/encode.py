@@ -28,6 +28,43 @@ class OutputShapeError(TypeError):
 
 
 def write(shape: Shape, value: Any, path: str = "") -> Any:
+    """``value`` as JSON-ready data; an :class:`OutputShapeError` naming the path of what is wrong."""
+    try:
+        return _write_fast(shape, value)
+    except Exception:  # the checked writer below raises the same, with its path
+        pass
+    return _write_checked(shape, value, path)
+
+
+def _write_fast(shape: Shape, value: Any) -> Any:
+    """``_write_checked`` without building paths (the common case: nothing is wrong)."""
+    if isinstance(shape, StructureShape):
+        if not isinstance(value, dict):
+            raise OutputShapeError(shape.name)
+        members = shape.members
+        return {name: _write_fast(members[name], item) for name, item in value.items() if item is not None}
+    if isinstance(shape, ListShape):
+        member = shape.member
+        return [_write_fast(member, item) for item in value]
+    if isinstance(shape, MapShape):
+        key, val = shape.key, shape.value
+        return {_write_fast(key, k): _write_fast(val, v) for k, v in value.items()}
+    kind = shape.type_name
+    if kind == "string":
+        if type(value) is str:
+            return value
+    elif kind == "timestamp":
+        seconds = value.timestamp() if isinstance(value, datetime) else float(value)
+        return round(seconds, 3)
+    elif kind == "blob":
+        return base64.b64encode(value).decode("ascii")
+    expected = _PYTHON_TYPES[kind]
+    if not isinstance(value, expected) or (kind in ("integer", "long") and isinstance(value, bool)):
+        raise OutputShapeError(kind)
+    return value
+
+
+def _write_checked(shape: Shape, value: Any, path: str = "") -> Any:
     if isinstance(shape, StructureShape):
         if not isinstance(value, dict):
             raise OutputShapeError(f"{path or shape.name}: expected a structure, got {type(value).__name__}")
@@ -38,12 +75,15 @@ def write(shape: Shape, value: Any, path: str = "") -> Any:
             member = shape.members.get(name)
             if member is None:
                 raise OutputShapeError(f"{path or shape.name}: '{name}' is not a member of {shape.name}")
-            out[name] = write(member, item, f"{path}.{name}" if path else name)
+            out[name] = _write_checked(member, item, f"{path}.{name}" if path else name)
         return out
     if isinstance(shape, ListShape):
-        return [write(shape.member, item, f"{path}[{i}]") for i, item in enumerate(value)]
+        return [_write_checked(shape.member, item, f"{path}[{i}]") for i, item in enumerate(value)]
     if isinstance(shape, MapShape):
-        return {write(shape.key, k, path): write(shape.value, v, f"{path}.{k}") for k, v in value.items()}
+        return {
+            _write_checked(shape.key, k, path): _write_checked(shape.value, v, f"{path}.{k}")
+            for k, v in value.items()
+        }
     kind = shape.type_name
     if kind == "timestamp":
         seconds = value.timestamp() if isinstance(value, datetime) else float(value)

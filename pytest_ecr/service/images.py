@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..store import Image, Repository
@@ -338,6 +339,12 @@ def _status_matches(image: Image, wanted: str) -> bool:
     return wanted == "ANY" or image.status == wanted
 
 
+def _seq_of(key: Any) -> int:
+    """Where to resume from a token's key: its seq, or the start for a key of another shape
+    (which ``page`` then compares as it always has)."""
+    return key if isinstance(key, int) and not isinstance(key, bool) else -1
+
+
 @operation("ListImages")
 def list_images(
     ctx: Context,
@@ -352,8 +359,8 @@ def list_images(
     tag_status = (filter or {}).get("tagStatus", "ANY")
     image_status = (filter or {}).get("imageStatus", "ACTIVE")
 
-    def rows() -> Any:
-        for image in repo.images.values():
+    def rows(images: Iterable[Image]) -> Iterator[tuple[tuple[int, str], ImageId]]:
+        for image in images:
             if not _status_matches(image, image_status):
                 continue
             if image.tags and tag_status != "UNTAGGED":
@@ -363,11 +370,14 @@ def list_images(
                 yield (image.seq, ""), {"imageDigest": image.digest}
 
     found, token = page(
-        rows(),
+        rows(repo.images.values()),
         key=lambda row: row[0],
         scope=("ListImages", repo.registry_id, repo.region, repo.name, tag_status, image_status),
         next_token=nextToken,
         max_results=maxResults,
+        seek=lambda after: rows(
+            repo.images.from_seq(_seq_of(after[0] if isinstance(after, tuple) and after else None))
+        ),
     )
     return {"imageIds": [row[1] for row in found], "nextToken": token}
 
@@ -432,17 +442,20 @@ def describe_images(
         return {"imageDetails": _describe_ids(repo, imageIds)}
     tag_status = (filter or {}).get("tagStatus", "ANY")
     image_status = (filter or {}).get("imageStatus", "ACTIVE")
-    selected = (
-        image
-        for image in repo.images.values()
-        if _status_matches(image, image_status)
-        and (tag_status == "ANY" or bool(image.tags) == (tag_status == "TAGGED"))
-    )
+
+    def selected(images: Iterable[Image]) -> Iterator[Image]:
+        for image in images:
+            if _status_matches(image, image_status) and (
+                tag_status == "ANY" or bool(image.tags) == (tag_status == "TAGGED")
+            ):
+                yield image
+
     found, token = page(
-        selected,
+        selected(repo.images.values()),
         key=lambda image: image.seq,
         scope=("DescribeImages", repo.registry_id, repo.region, repo.name, tag_status, image_status),
         next_token=nextToken,
         max_results=maxResults,
+        seek=lambda after: selected(repo.images.from_seq(_seq_of(after))),
     )
     return {"imageDetails": [detail(repo, image) for image in found], "nextToken": token}

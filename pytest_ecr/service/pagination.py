@@ -53,10 +53,18 @@ def page(
     next_token: str | None,
     max_results: int | None,
     default_page: int = DEFAULT_PAGE,
+    seek: Callable[[Any], Iterable[T]] | None = None,
 ) -> tuple[list[T], str | None]:
-    """Items after ``next_token`` (in ``key`` order, which ``items`` must already follow)."""
+    """Items after ``next_token`` (in ``key`` order, which ``items`` must already follow).
+
+    ``seek``, given the token's key, returns the items from about that key on (it may start
+    early: items up to the key are still skipped), so that resuming need not walk the items before
+    it; ``items`` is then not iterated.
+    """
     limit = max_results or default_page
     after = _decode(next_token, scope) if next_token is not None else None
+    if after is not None and seek is not None:
+        items = seek(after)
     out: list[T] = []
     for item in items:
         if after is not None and key(item) <= after:
