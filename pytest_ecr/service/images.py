@@ -20,7 +20,7 @@ from .errors import (
 )
 from .manifests import DIGEST_RE, TAG_RE
 from .mutability import tag_is_immutable
-from .pagination import page
+from .pagination import forbid_paging_with_ids, page
 from .registry import operation
 
 MAX_IMAGES = 100_000
@@ -434,11 +434,8 @@ def describe_images(
     filter: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     repo = ctx.repository(repositoryName, registryId)
+    forbid_paging_with_ids("imageIds", "images", imageIds, nextToken, maxResults)
     if imageIds is not None:
-        if nextToken is not None or maxResults is not None:
-            raise InvalidParameterException.at(
-                "imageIds", "maxResults and nextToken cannot be used when images are specified with imageIds"
-            )
         return {"imageDetails": _describe_ids(repo, imageIds)}
     tag_status = (filter or {}).get("tagStatus", "ANY")
     image_status = (filter or {}).get("imageStatus", "ACTIVE")

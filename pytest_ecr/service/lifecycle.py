@@ -29,14 +29,13 @@ from . import lifecycle_rules
 from .archive import update_image_storage_class
 from .context import Context
 from .errors import (
-    InvalidParameterException,
     LifecyclePolicyNotFoundException,
     LifecyclePolicyPreviewInProgressException,
     LifecyclePolicyPreviewNotFoundException,
 )
 from .images import ImageId, batch_delete_image
 from .lifecycle_engine import Decision, plan
-from .pagination import page
+from .pagination import forbid_paging_with_ids, page
 from .registry import operation
 
 
@@ -240,10 +239,7 @@ def get_lifecycle_policy_preview(
     preview = repo.lifecycle_preview
     if preview is None:
         raise LifecyclePolicyPreviewNotFoundException("There is no dry run for this repository")
-    if imageIds is not None and (nextToken is not None or maxResults is not None):
-        raise InvalidParameterException.at(
-            "imageIds", "maxResults and nextToken cannot be used when images are specified with imageIds"
-        )
+    forbid_paging_with_ids("imageIds", "images", imageIds, nextToken, maxResults)
     answer: dict[str, Any] = {
         "registryId": repo.registry_id,
         "repositoryName": repo.name,

@@ -73,3 +73,14 @@ def page(
             return out, _encode(scope, key(out[-1]))
         out.append(item)
     return out, None
+
+
+def forbid_paging_with_ids(
+    field: str, things: str, ids: object, next_token: str | None, max_results: int | None
+) -> None:
+    """ECR refuses ``maxResults`` / ``nextToken`` beside an explicit list of ids (``imageIds``,
+    ``repositoryNames``): the ids select exactly what is returned."""
+    if ids is not None and (next_token is not None or max_results is not None):
+        raise InvalidParameterException.at(
+            field, f"maxResults and nextToken cannot be used when {things} are specified with {field}"
+        )

@@ -15,7 +15,7 @@ from .errors import (
     RepositoryNotEmptyException,
     RepositoryNotFoundException,
 )
-from .pagination import page
+from .pagination import forbid_paging_with_ids, page
 from .registry import operation
 from .tagging import merged_tags
 
@@ -109,12 +109,8 @@ def describe_repositories(
     maxResults: int | None = None,
 ) -> dict[str, Any]:
     reg = ctx.registry(registryId)
+    forbid_paging_with_ids("repositoryNames", "repositories", repositoryNames, nextToken, maxResults)
     if repositoryNames is not None:
-        if nextToken is not None or maxResults is not None:
-            raise InvalidParameterException.at(
-                "repositoryNames",
-                "maxResults and nextToken cannot be used when repositories are specified with repositoryNames",
-            )
         found = []
         for name in dict.fromkeys(repositoryNames):
             repo = reg.repositories.get(name)
