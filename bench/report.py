@@ -446,23 +446,8 @@ def scale_part(results: dict[str, Any]) -> list[str]:
     import scale
 
     seed, count = results["seed"], results["images"]
-    walk_rows = [
-        [
-            w["name"],
-            str(w["pages"]),
-            _common.ms(w["first_page"]["median"]),
-            _common.ms(w["last_page"]["median"]),
-            f"{w['last_vs_first']:.2f}x",
-            _common.ms(w["walk"]["median"], 1),
-            _common.ms(w["floor"]["median"], 1),
-            f"{w['walk_vs_floor']:.2f}x",
-        ]
-        for w in results["walks"]
-    ]
-    batch_rows = [
-        [b["name"], _common.ms(b["large"]["median"]), _common.ms(b["small"]["median"]), f"{b['ratio']:.2f}x"]
-        for b in results["batches"]
-    ]
+    walk_rows = scale.walk_rows(results)
+    batch_rows = scale.batch_rows(results)
     verdicts = scale.verdicts(results)
     return [
         *section("A repository of many images"),

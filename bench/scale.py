@@ -245,16 +245,9 @@ def verdicts(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
     return out
 
 
-def render(results: dict[str, Any]) -> str:
-    seed_ = results["seed"]
-    lines = [
-        f"Scale: one repository of {results['images']} images{' (--quick)' if results['quick'] else ''}",
-        "",
-        f"seeding (FakeECR.push_images): {seed_['seconds']:.2f} s; peak RSS {seed_['peak_rss_mb']:.0f} MB "
-        f"({seed_['rss_before_mb']:.0f} MB before seeding)",
-        "",
-    ]
-    rows = [
+def walk_rows(results: dict[str, Any]) -> list[list[str]]:
+    """Table rows of the paginated walks (this script's output and the performance page)."""
+    return [
         [
             w["name"],
             str(w["pages"]),
@@ -267,6 +260,26 @@ def render(results: dict[str, Any]) -> str:
         ]
         for w in results["walks"]
     ]
+
+
+def batch_rows(results: dict[str, Any]) -> list[list[str]]:
+    """Table rows of the 100-id batches, large repository against small."""
+    return [
+        [b["name"], _common.ms(b["large"]["median"]), _common.ms(b["small"]["median"]), f"{b['ratio']:.2f}x"]
+        for b in results["batches"]
+    ]
+
+
+def render(results: dict[str, Any]) -> str:
+    seed_ = results["seed"]
+    lines = [
+        f"Scale: one repository of {results['images']} images{' (--quick)' if results['quick'] else ''}",
+        "",
+        f"seeding (FakeECR.push_images): {seed_['seconds']:.2f} s; peak RSS {seed_['peak_rss_mb']:.0f} MB "
+        f"({seed_['rss_before_mb']:.0f} MB before seeding)",
+        "",
+    ]
+    rows = walk_rows(results)
     headers = [
         "paginated walk",
         "pages",
@@ -278,15 +291,7 @@ def render(results: dict[str, Any]) -> str:
         "x floor",
     ]
     lines += [_common.table(headers, rows), ""]
-    rows = [
-        [
-            b["name"],
-            _common.ms(b["large"]["median"]),
-            _common.ms(b["small"]["median"]),
-            f"{b['ratio']:.2f}x",
-        ]
-        for b in results["batches"]
-    ]
+    rows = batch_rows(results)
     headers = [
         f"{results['batch']} ids per call",
         f"{results['images']} images ms",
