@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ..store import Repository
+from ..store import Registry, Repository
 from . import mutability
 from .context import Context, dns_suffix
 from .errors import (
@@ -37,7 +37,7 @@ def describe(repo: Repository) -> dict[str, Any]:
     }
 
 
-def _encryption(ctx: Context, config: dict[str, str] | None, registry_id: str) -> dict[str, str]:
+def encryption_settings(ctx: Context, config: dict[str, str] | None, registry_id: str) -> dict[str, str]:
     config = config or {"encryptionType": "AES256"}
     kind, key = config["encryptionType"], config.get("kmsKey")
     if kind == "AES256":
@@ -55,6 +55,32 @@ def _encryption(ctx: Context, config: dict[str, str] | None, registry_id: str) -
     return {"encryptionType": kind, "kmsKey": key}
 
 
+def new_repository(ctx: Context, reg: Registry, name: str, **settings: Any) -> Repository:
+    """Add repository ``name`` to ``reg`` (in ``ctx.region``) with ``settings`` (Repository fields),
+    by CreateRepository's limits. Repositories ECR creates on the user's behalf come through here too."""
+    if len(reg.repositories) >= MAX_REPOSITORIES:
+        raise LimitExceededException(
+            f"The maximum number of repositories ({MAX_REPOSITORIES}) has been reached "
+            f"in the registry with id '{reg.account}'"
+        )
+    if name in reg.repositories:
+        raise RepositoryAlreadyExistsException(
+            f"The repository with name '{name}' already exists in the registry with id '{reg.account}'"
+        )
+    repo = Repository(
+        name=name,
+        registry_id=reg.account,
+        region=ctx.region,
+        arn=f"arn:{ctx.partition}:ecr:{ctx.region}:{reg.account}:repository/{name}",
+        uri=f"{reg.account}.dkr.ecr.{ctx.region}.{dns_suffix(ctx.region)}/{name}",
+        created_at=ctx.clock.now(),
+        seq=ctx.store.next_seq(),
+        **settings,
+    )
+    reg.repositories[name] = repo
+    return repo
+
+
 @operation("CreateRepository")
 def create_repository(
     ctx: Context,
@@ -70,32 +96,17 @@ def create_repository(
     reg = ctx.registry(registryId)
     exclusions = mutability.check_settings(imageTagMutability, imageTagMutabilityExclusionFilters)
     resource_tags = merged_tags({}, tags or [])
-    encryption = _encryption(ctx, encryptionConfiguration, reg.account)
-    if len(reg.repositories) >= MAX_REPOSITORIES:
-        raise LimitExceededException(
-            f"The maximum number of repositories ({MAX_REPOSITORIES}) has been reached "
-            f"in the registry with id '{reg.account}'"
-        )
-    if repositoryName in reg.repositories:
-        raise RepositoryAlreadyExistsException(
-            f"The repository with name '{repositoryName}' already exists in the registry "
-            f"with id '{reg.account}'"
-        )
-    repo = Repository(
-        name=repositoryName,
-        registry_id=reg.account,
-        region=ctx.region,
-        arn=f"arn:{ctx.partition}:ecr:{ctx.region}:{reg.account}:repository/{repositoryName}",
-        uri=f"{reg.account}.dkr.ecr.{ctx.region}.{dns_suffix(ctx.region)}/{repositoryName}",
-        created_at=ctx.clock.now(),
-        seq=ctx.store.next_seq(),
+    encryption = encryption_settings(ctx, encryptionConfiguration, reg.account)
+    repo = new_repository(
+        ctx,
+        reg,
+        repositoryName,
         tag_mutability=imageTagMutability,
         mutability_exclusions=exclusions,
         scan_on_push=bool((imageScanningConfiguration or {}).get("scanOnPush", False)),
         encryption=encryption,
         resource_tags=resource_tags,
     )
-    reg.repositories[repositoryName] = repo
     return {"repository": describe(repo)}
 
 
