@@ -6,7 +6,10 @@ import hashlib
 import json
 from typing import Any
 
+import pytest
+
 from pytest_ecr import FakeECR
+from pytest_ecr.protocol.model import operation_names
 from pytest_ecr.store import Blob
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -15,6 +18,13 @@ DOCKER_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+
+
+def requires_operation(*names: str) -> pytest.MarkDecorator:
+    """Skip where the installed botocore's ECR model lacks an operation (tox also runs the oldest
+    supported botocore, 1.41.0, which has no signing or replication-backfill operations)."""
+    missing = sorted(set(names) - operation_names())
+    return pytest.mark.skipif(bool(missing), reason=f"this botocore's ECR model has no {', '.join(missing)}")
 
 
 def sha256(data: bytes | str) -> str:
