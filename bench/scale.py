@@ -10,7 +10,11 @@ Three measurements, each against an anchor taken in the same run:
   resumed from the walk's last token), and the whole walk against the floor: the same calls
   answered by a canned ``before-send`` handler returning the bodies pytest-ecr gave;
 * BatchGetImage and BatchDeleteImage of 100 image ids in the large repository against the same
-  calls in a repository of 1,000 images: they should cost O(ids), not O(repository).
+  calls in a repository of 1,000 images: they should cost O(ids), not O(repository);
+* lifecycle evaluation of a three-rule policy over the large repository, against a fixed budget
+  (1 s): the first GetLifecyclePolicyPreview after a preview completes (it plans over every
+  image), then ``FakeECR.run_lifecycle`` (the scheduled evaluation: planning, then expiring all but
+  the newest 10 % of the images through BatchDeleteImage).
 
 Figures are medians over repetitions; nothing is asserted. ``--quick`` seeds 10,000 images.
 
@@ -48,6 +52,40 @@ TARGETS = {
     "last_vs_first": 1.5,
     "walk_vs_floor": 1.5,
     "batch": 1.5,
+    "lifecycle_seconds": 1.0,
+}
+#: tagged images match no rule here, but rule 1 still has to look at every image
+LIFECYCLE_POLICY = {
+    "rules": [
+        {
+            "rulePriority": 1,
+            "description": "keep the last 50 releases",
+            "selection": {
+                "tagStatus": "tagged",
+                "tagPrefixList": ["release"],
+                "countType": "imageCountMoreThan",
+                "countNumber": 50,
+            },
+            "action": {"type": "expire"},
+        },
+        {
+            "rulePriority": 2,
+            "description": "keep the newest tenth of untagged images",
+            "selection": {"tagStatus": "untagged", "countType": "imageCountMoreThan", "countNumber": 0},
+            "action": {"type": "expire"},
+        },
+        {
+            "rulePriority": 3,
+            "description": "anything older than two weeks",
+            "selection": {
+                "tagStatus": "any",
+                "countType": "sinceImagePushed",
+                "countUnit": "days",
+                "countNumber": 14,
+            },
+            "action": {"type": "expire"},
+        },
+    ]
 }
 WALKS = (("ListImages", "list_images", "imageIds"), ("DescribeImages", "describe_images", "imageDetails"))
 
@@ -177,6 +215,40 @@ def batches(fake: FakeECR, client: Any, rounds: int) -> list[dict[str, Any]]:
     return out
 
 
+def lifecycle(fake: FakeECR, client: Any) -> dict[str, Any]:
+    """Preview and run of LIFECYCLE_POLICY over the large repository (run last: it empties it)."""
+    import copy
+    import json
+
+    count = len(fake.repository(LARGE).images)  # what the batch deletions left
+    keep = count // 10
+    policy = copy.deepcopy(LIFECYCLE_POLICY)
+    policy["rules"][1]["selection"]["countNumber"] = keep
+    text = json.dumps(policy)
+    client.put_lifecycle_policy(repositoryName=LARGE, lifecyclePolicyText=text)
+    fake.options.lifecycle_preview_seconds = 0
+    client.start_lifecycle_policy_preview(repositoryName=LARGE)
+    gc.collect()
+    start = time.perf_counter()
+    preview = client.get_lifecycle_policy_preview(repositoryName=LARGE)
+    preview_seconds = time.perf_counter() - start
+    expiring = preview["summary"]["expiringImageTotalCount"]
+    _common.check(expiring == count - keep, f"lifecycle preview: {expiring} of {count - keep} expiring")
+    gc.collect()
+    start = time.perf_counter()
+    actions = fake.run_lifecycle(LARGE)
+    run_seconds = time.perf_counter() - start
+    left = len(fake.repository(LARGE).images)
+    _common.check(len(actions) == count - keep and left == keep, f"lifecycle run left {left} of {keep}")
+    return {
+        "images": count,
+        "preview_seconds": preview_seconds,
+        "run_seconds": run_seconds,
+        "expired": len(actions),
+        "kept": keep,
+    }
+
+
 def run(quick: bool = False) -> dict[str, Any]:
     _common.isolate_environment()
     count, small_count, repeats, rounds, batch_rounds = SETTINGS["quick" if quick else "normal"]
@@ -188,6 +260,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         fake.push_images(SMALL, small_count, size=IMAGE_SIZE)
         walked = walks(fake, client, count, repeats, rounds)
         batched = batches(fake, client, batch_rounds)
+        expired = lifecycle(fake, client)
         _common.check(not fake.problems(), f"pytest-ecr could not answer faithfully: {fake.problems()[:1]}")
     floor_walks(walked, count, rounds)
     return {
@@ -200,6 +273,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         "seed": seeding,
         "walks": walked,
         "batches": batched,
+        "lifecycle": expired,
     }
 
 
@@ -232,6 +306,15 @@ def verdicts(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
                 f"{w['name']}: whole walk within {t['walk_vs_floor']}x the floor",
                 f"{w['walk_vs_floor']:.2f}x",
                 w["walk_vs_floor"] <= t["walk_vs_floor"],
+            )
+        )
+    life = results["lifecycle"]
+    for what, seconds in (("preview", life["preview_seconds"]), ("run", life["run_seconds"])):
+        out.append(
+            (
+                f"lifecycle {what} over {life['images']} images < {t['lifecycle_seconds']:.0f} s",
+                f"{seconds:.2f} s",
+                seconds < t["lifecycle_seconds"],
             )
         )
     for b in results["batches"]:
@@ -299,6 +382,12 @@ def render(results: dict[str, Any]) -> str:
         "ratio",
     ]
     lines += [_common.table(headers, rows), ""]
+    life = results["lifecycle"]
+    lines += [
+        f"lifecycle (3 rules, {life['images']} images): first GetLifecyclePolicyPreview {life['preview_seconds']:.2f} s; "
+        f"run_lifecycle {life['run_seconds']:.2f} s ({life['expired']} expired, {life['kept']} kept)",
+        "",
+    ]
     for what, figure, ok in verdicts(results):
         lines.append(f"target: {what} -- {figure}, {'within' if ok else 'NOT within'} target")
     return "\n".join(lines)

@@ -14,8 +14,8 @@ A preview is IN_PROGRESS for ``Options.lifecycle_preview_seconds`` (10) of virtu
 results are computed when first read complete, as of the moment it completed, with the same
 planner a run uses: a preview lists exactly what an evaluation at that moment does.
 
-Actions go through the operations users call: expire is BatchDeleteImage by digest, transition is
-UpdateImageStorageClass to ARCHIVE.
+Actions go through the operations users call: expire is BatchDeleteImage by digest (up to 100
+consecutive expirations per call), transition is UpdateImageStorageClass to ARCHIVE.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from ..gcpause import paused_gc
 from ..store import LifecyclePolicy, LifecyclePreview, Repository
 from . import lifecycle_rules
 from .archive import update_image_storage_class
@@ -54,15 +55,28 @@ class LifecycleAction:
 # -- running policies -----------------------------------------------------------------------------
 
 
+#: expirations per BatchDeleteImage call: the operation's own limit
+EXPIRE_BATCH = 100
+
+
 def _apply(ctx: Context, repo: Repository, decisions: list[Decision]) -> list[LifecycleAction]:
-    done = []
+    expiring: list[ImageId] = []
+
+    def expire_pending() -> None:
+        # Consecutive expirations go as one BatchDeleteImage: it deletes its ids in order, as
+        # separate calls would, at a hundredth of the per-call cost.
+        if expiring:
+            batch_delete_image(ctx, repositoryName=repo.name, imageIds=expiring, registryId=repo.registry_id)
+            expiring.clear()
+
     for decision in decisions:
-        image_id = {"imageDigest": decision.image.digest}
+        image_id: ImageId = {"imageDigest": decision.image.digest}
         if decision.action == "expire":
-            batch_delete_image(
-                ctx, repositoryName=repo.name, imageIds=[image_id], registryId=repo.registry_id
-            )
+            expiring.append(image_id)
+            if len(expiring) == EXPIRE_BATCH:
+                expire_pending()
         else:
+            expire_pending()
             update_image_storage_class(
                 ctx,
                 repositoryName=repo.name,
@@ -70,12 +84,10 @@ def _apply(ctx: Context, repo: Repository, decisions: list[Decision]) -> list[Li
                 targetStorageClass="ARCHIVE",
                 registryId=repo.registry_id,
             )
-        done.append(
-            LifecycleAction(
-                repo.name, decision.image.digest, decision.image.tags, decision.action, decision.rule.priority
-            )
-        )
-    return done
+    expire_pending()
+    return [
+        LifecycleAction(repo.name, d.image.digest, d.image.tags, d.action, d.rule.priority) for d in decisions
+    ]
 
 
 def evaluate_policy(ctx: Context, repo: Repository) -> list[LifecycleAction]:
@@ -88,8 +100,9 @@ def evaluate_policy(ctx: Context, repo: Repository) -> list[LifecycleAction]:
     # The actions read the repository through the handlers: no evaluation inside this one.
     policy.next_evaluation_at = math.inf
     try:
-        decisions = plan(repo.images.values(), lifecycle_rules.parse(policy.text), now)
-        done = _apply(ctx, repo, decisions)
+        with paused_gc():
+            decisions = plan(repo.images.values(), lifecycle_rules.parse(policy.text), now)
+            done = _apply(ctx, repo, decisions)
         policy.last_evaluated_at = now
     finally:
         policy.next_evaluation_at = now + interval if interval > 0 else now
@@ -173,7 +186,8 @@ def _settle(repo: Repository, preview: LifecyclePreview, now: float) -> bool:
         return False
     if preview.results is None:
         rules = lifecycle_rules.parse(preview.text)
-        preview.results = [_result(d) for d in plan(repo.images.values(), rules, preview.completes_at)]
+        with paused_gc():
+            preview.results = [_result(d) for d in plan(repo.images.values(), rules, preview.completes_at)]
     return True
 
 

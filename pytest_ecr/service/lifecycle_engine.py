@@ -23,7 +23,7 @@ moment is a no-op and a preview lists everything the evaluation then does.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from ..store import Image
 from .lifecycle_rules import Rule
@@ -32,9 +32,8 @@ from .wildcards import wildcard_match
 DAY = 86400.0
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """What the rules see of one image."""
+class Candidate(NamedTuple):
+    """What the rules see of one image (a tuple: a policy over 100,000 images builds 100,000)."""
 
     digest: str
     tags: tuple[str, ...]
@@ -80,8 +79,7 @@ class Candidate:
         return self.last_archived_at if self.last_archived_at is not None else self.pushed
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     """One action of an evaluation: the image as it was when the action was decided."""
 
     image: Candidate
@@ -149,13 +147,13 @@ def _apply(images: dict[str, Candidate], decision: Decision, now: float) -> None
     if decision.action == "expire":
         del images[digest]
         return
-    image = images[digest] = replace(images[digest], status="ARCHIVED", last_archived_at=now)
+    image = images[digest] = images[digest]._replace(status="ARCHIVED", last_archived_at=now)
     for child in image.children:
         # archive.py: a child moves with its list unless another active list still needs it.
         current = images.get(child)
         parents = [i for i in images.values() if child in i.children]
         if current is not None and current.status == "ACTIVE" and all(p.status != "ACTIVE" for p in parents):
-            images[child] = replace(current, status="ARCHIVED", last_archived_at=now)
+            images[child] = current._replace(status="ARCHIVED", last_archived_at=now)
 
 
 def plan(images: Iterable[Image], rules: list[Rule], now: float) -> list[Decision]:
