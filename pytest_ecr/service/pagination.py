@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import itertools
 import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
@@ -65,13 +66,13 @@ def page(
     after = _decode(next_token, scope) if next_token is not None else None
     if after is not None and seek is not None:
         items = seek(after)
-    out: list[T] = []
-    for item in items:
-        if after is not None and key(item) <= after:
-            continue
-        if len(out) == limit:
-            return out, _encode(scope, key(out[-1]))
-        out.append(item)
+    if after is not None:
+        # ``items`` follow ``key`` order: skipping ends at the first item past the token.
+        items = itertools.dropwhile(lambda item: key(item) <= after, items)
+    out = list(itertools.islice(items, limit + 1))
+    if len(out) > limit:
+        del out[limit:]
+        return out, _encode(scope, key(out[-1]))
     return out, None
 
 
