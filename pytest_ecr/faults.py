@@ -152,7 +152,7 @@ class Faults:
 
     def __init__(self, seed: int | None = None) -> None:
         # Without a seed, draw one from the global RNG: pytest-randomly reseeds it per test, so a
-        # run repeated with the same ``-p randomly_seed`` draws the same faults.
+        # run repeated with the same ``--randomly-seed`` draws the same faults.
         self._rng = random.Random(random.getrandbits(64) if seed is None else seed)
         self._rules: list[Fault] = []
         self._lock = threading.Lock()
