@@ -28,8 +28,22 @@ def test_checker_catches_what_it_should():
     assert not shape_violations(exchange("BatchDeleteImage", {"imageIds": [], "failures": []}))
 
 
+#: operations newer than the oldest supported botocore (1.41.0): the fake implements them, that
+#: release's model does not have them
+NEWER_THAN_OLDEST = {
+    "DeleteSigningConfiguration",
+    "DescribeImageSigningStatus",
+    "DescribeReplicationBackfillResults",
+    "GetSigningConfiguration",
+    "ListReplicationBackfills",
+    "PutSigningConfiguration",
+    "StartReplicationBackfill",
+    "StopReplicationBackfill",
+}
+
+
 def test_every_implemented_operation_is_a_model_operation():
-    assert set(handlers()) <= set(operation_names())
+    assert set(handlers()) - operation_names() <= NEWER_THAN_OLDEST
 
 
 LIFECYCLE = json.dumps(
@@ -138,6 +152,8 @@ def test_every_implemented_operation_answers_within_its_shape(ecr, ecr_client):
         "DeleteRepository": lambda: c.delete_repository(repositoryName="app", force=True),
     }
     assert set(calls) == set(handlers()), "add the new operation to this test"
-    for call in calls.values():
-        call()
-    assert {e.operation for e in ecr.calls if e.error_code is None} == set(handlers())
+    modelled = set(handlers()) & operation_names()  # this botocore's client has these methods
+    for name, call in calls.items():
+        if name in modelled:
+            call()
+    assert {e.operation for e in ecr.calls if e.error_code is None} == modelled
