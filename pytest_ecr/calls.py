@@ -10,6 +10,22 @@ from .protocol.dispatch import Exchange
 Call = Exchange
 
 
+#: longer bytes values (UploadLayerPart's layerPartBlob) are shown by size in assertion messages
+BRIEF_BYTES = 32
+
+
+def brief(value: Any) -> str:
+    """``repr(value)`` with long bytes values replaced by their size: a failed assertion on a log
+    holding layer uploads names the calls without printing megabytes."""
+    if isinstance(value, (bytes, bytearray, memoryview)) and len(value) > BRIEF_BYTES:
+        return f"<{len(value)} bytes>"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {brief(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(brief(v) for v in value) + "]"
+    return repr(value)
+
+
 class CallLog:
     def __init__(self) -> None:
         self._calls: list[Call] = []
@@ -43,7 +59,7 @@ class CallLog:
         found = self.filter(operation, **params)
         if (times is None and not found) or (times is not None and len(found) != times):
             wanted = "at least once" if times is None else f"{times} time(s)"
-            seen = [f"{c.operation}({c.params})" for c in self._calls] or ["no calls"]
+            seen = [f"{c.operation}({brief(c.params)})" for c in self._calls] or ["no calls"]
             raise AssertionError(
                 f"expected {operation}{f'({params})' if params else ''} {wanted}, "
                 f"found {len(found)}; calls were:\n  " + "\n  ".join(seen)

@@ -221,3 +221,18 @@ def test_call_log_assertions(ecr, ecr_client) -> None:
         ecr.calls.assert_called("DeleteRepository")
     assert [c.operation for c in ecr.calls] == ["CreateRepository", "DescribeRepositories"]
     assert ecr.calls[0].response["repository"]["repositoryName"] == "app"
+
+
+def test_assertion_messages_show_layer_parts_by_size(ecr, ecr_client):
+    ecr_client.create_repository(repositoryName="app")
+    upload = ecr_client.initiate_layer_upload(repositoryName="app")["uploadId"]
+    part = b"x" * 100_000
+    ecr_client.upload_layer_part(
+        repositoryName="app", uploadId=upload, partFirstByte=0, partLastByte=len(part) - 1, layerPartBlob=part
+    )
+    with pytest.raises(AssertionError) as failure:
+        ecr.calls.assert_called("PutImage")
+    message = str(failure.value)
+    assert "'layerPartBlob': <100000 bytes>" in message
+    assert "xxxxxxxx" not in message
+    assert "UploadLayerPart({'repositoryName': 'app'" in message
