@@ -47,6 +47,8 @@ class Image:
     scan: Scan | None = None
     #: findings a test seeded for this image; a scan reports them instead of asking the hook
     seeded_findings: list[dict[str, Any]] | None = None
+    #: where the latest push of this image is being replicated to (DescribeImageReplicationStatus)
+    replication: list[ReplicationStatus] | None = None
 
 
 class ImageTable(dict[str, Image]):
@@ -244,6 +246,61 @@ class LifecyclePreview:
 
 
 @dataclass
+class ReplicationStatus:
+    """One destination of one push's replication (DescribeImageReplicationStatus)."""
+
+    region: str
+    registry_id: str
+    status: str = "IN_PROGRESS"
+    failure_code: str | None = None
+
+
+@dataclass
+class PendingReplication:
+    """Replication work on its way to a destination registry, applied when the clock reaches ``due_at``.
+
+    ``kind``: "push" copies ``images`` (children first, the pushed image last) with ``tags`` and
+    ``blobs``; "delete" mirrors ``deletions`` ((digest, tag or None) pairs); "prepare" ends a
+    backfill's preparation.
+    """
+
+    due_at: float
+    seq: int
+    kind: str
+    source_account: str
+    source_region: str
+    repository: str = ""
+    #: (account, region) of the destination registry
+    destination: tuple[str, str] = ("", "")
+    images: tuple[Image, ...] = ()
+    tags: tuple[str, ...] = ()
+    blobs: tuple[Blob, ...] = ()
+    deletions: tuple[tuple[str, str | None], ...] = ()
+    status: ReplicationStatus | None = None
+    backfill: Backfill | None = None
+
+
+@dataclass
+class Backfill:
+    """A replication backfill (StartReplicationBackfill) and its progress."""
+
+    backfill_id: str
+    registry_id: str
+    region: str
+    destination: dict[str, str]
+    started_at: float
+    #: (repository, digest, tag or None): the replications, fixed when the backfill starts
+    items: list[tuple[str, str, str | None]]
+    status: str = "PREPARING"
+    ended_at: float | None = None
+    #: ReplicationBackfillResult dicts, as replications finish
+    results: list[dict[str, Any]] = field(default_factory=list)
+    #: replications started and not yet finished
+    in_flight: int = 0
+    prepared: bool = False
+
+
+@dataclass
 class AuthToken:
     account: str
     region: str
@@ -260,6 +317,12 @@ class Registry:
     account_settings: dict[str, str] = field(default_factory=dict)
     #: start times of basic scans, for the registry's rolling 24 h quota
     scan_starts: list[float] = field(default_factory=list)
+    #: PutRegistryPolicy's text; None until one is put
+    registry_policy: str | None = None
+    #: PutReplicationConfiguration's rules, as given
+    replication_rules: list[dict[str, Any]] = field(default_factory=list)
+    #: replication backfills by id, in start order
+    backfills: dict[str, Backfill] = field(default_factory=dict)
 
 
 @dataclass
@@ -267,6 +330,10 @@ class Store:
     registries: dict[tuple[str, str], Registry] = field(default_factory=dict)
     #: password part of issued authorization tokens -> what it grants
     tokens: dict[str, AuthToken] = field(default_factory=dict)
+    #: replication work across all registries, a heap by (due_at, seq)
+    replication_queue: list[tuple[float, int, PendingReplication]] = field(default_factory=list)
+    #: set while replicas are written, so that they are not replicated again (no chaining)
+    replicating: bool = False
     _seq: Any = field(default_factory=itertools.count)
 
     def registry(self, account: str, region: str) -> Registry:

@@ -70,6 +70,8 @@ def test_every_implemented_operation_answers_within_its_shape(ecr, ecr_client):
     text = image_manifest(ecr, "app")
     layer = json.loads(text)["layers"][0]["digest"]
     upload: dict = {}
+    backfill: dict = {}
+    eu = {"region": "eu-west-1", "registryId": "123456789012"}
     calls = {
         "CreateRepository": lambda: None,
         "PutImage": lambda: c.put_image(repositoryName="app", imageManifest=text, imageTag="v1"),
@@ -148,6 +150,27 @@ def test_every_implemented_operation_answers_within_its_shape(ecr, ecr_client):
         ),
         "GetLifecyclePolicyPreview": lambda: c.get_lifecycle_policy_preview(repositoryName="app"),
         "DeleteLifecyclePolicy": lambda: c.delete_lifecycle_policy(repositoryName="app"),
+        "PutRegistryPolicy": lambda: c.put_registry_policy(policyText=POLICY),
+        "GetRegistryPolicy": lambda: c.get_registry_policy(),
+        "DeleteRegistryPolicy": lambda: c.delete_registry_policy(),
+        "PutReplicationConfiguration": lambda: c.put_replication_configuration(
+            replicationConfiguration={
+                "rules": [{"destinations": [eu], "deleteReplication": {"enabled": True}}]
+            }
+        ),
+        "DescribeRegistry": lambda: c.describe_registry(),
+        "DescribeImageReplicationStatus": lambda: (
+            ecr.push_image("app", "replicated"),
+            c.describe_image_replication_status(repositoryName="app", imageId={"imageTag": "replicated"}),
+        ),
+        "StartReplicationBackfill": lambda: backfill.update(c.start_replication_backfill(destination=eu)),
+        "ListReplicationBackfills": lambda: c.list_replication_backfills(),
+        "StopReplicationBackfill": lambda: c.stop_replication_backfill(
+            replicationBackfillId=backfill["replicationBackfillId"]
+        ),
+        "DescribeReplicationBackfillResults": lambda: c.describe_replication_backfill_results(
+            replicationBackfillId=backfill["replicationBackfillId"]
+        ),
         "BatchDeleteImage": lambda: c.batch_delete_image(repositoryName="app", imageIds=[{"imageTag": "v1"}]),
         "DeleteRepository": lambda: c.delete_repository(repositoryName="app", force=True),
     }

@@ -55,6 +55,11 @@ class Options:
     #: virtual seconds between evaluations of a repository's lifecycle policy, the first one
     #: counted from PutLifecyclePolicy; ECR acts "within 24 hours"
     lifecycle_interval_seconds: float = 86400.0
+    #: virtual seconds from a push to its replicas being in the destination registries (status
+    #: COMPLETE); ECR says most replications complete within 30 minutes
+    replication_seconds: float = 30.0
+    #: virtual seconds a replication backfill spends PREPARING before its replications start
+    backfill_preparation_seconds: float = 60.0
 
 
 @dataclass

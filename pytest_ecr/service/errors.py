@@ -168,3 +168,19 @@ class LifecyclePolicyPreviewInProgressException(ECRError):
 
 class LifecyclePolicyPreviewNotFoundException(ECRError):
     pass
+
+
+class RegistryPolicyNotFoundException(ECRError):
+    pass
+
+
+class ReplicationBackfillInProgressException(ECRError):
+    pass
+
+
+class ReplicationBackfillNotFoundException(ECRError):
+    pass
+
+
+class ReplicationBackfillInvalidStatusException(ECRError):
+    pass

@@ -166,6 +166,9 @@ def store_image(
         from .archive import restore_now  # archive builds on this module
 
         restore_now(ctx, repo, image)
+    from .replication import on_push as replicate  # replication builds on this module
+
+    replicate(ctx, repo, image, tag)
     return image
 
 
@@ -332,6 +335,9 @@ def batch_delete_image(
             )
         else:
             deleted.extend(_delete_image(repo, image))
+    from .replication import on_delete  # replication builds on this module
+
+    on_delete(ctx, repo, imageIds, deleted)
     return {"imageIds": deleted, "failures": failures}
 
 
