@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -10,10 +11,12 @@ from botocore.exceptions import ClientError
 from examples.promote_image import (
     MANIFEST_TYPES,
     PromotionError,
+    ReplicationError,
     SourceNotFoundError,
     TagImmutableError,
     main,
     promote,
+    promote_replica,
 )
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -177,6 +180,120 @@ def test_the_release_tag_must_be_a_tag(ecr, ecr_client, bad):
     assert len(ecr.calls) == 0
 
 
+# -- across regions and accounts (ECR replication) ------------------------------------------------
+
+PROD_ACCOUNT = "222222222222"
+
+
+def replicate_to(client: Any, region: str, registry_id: str) -> None:
+    client.put_replication_configuration(
+        replicationConfiguration={
+            "rules": [{"destinations": [{"region": region, "registryId": registry_id}]}]
+        }
+    )
+
+
+def allow_replication_from(client: Any, account: str) -> None:
+    """The destination registry's policy that lets ``account`` replicate into it."""
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+        "Action": ["ecr:ReplicateImage", "ecr:CreateRepository"],
+        "Resource": "*",
+    }
+    client.put_registry_policy(policyText=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+
+
+def test_the_replica_in_another_region_is_promoted_once_replicated(ecr, ecr_client, ecr_repo):
+    replicate_to(ecr_client, "eu-west-1", ecr.account_id)
+    pushed = ecr.push_image(ecr_repo.name, "staging-7")
+    europe = ecr.client(region="eu-west-1")
+
+    done = promote_replica(
+        ecr_client,
+        europe,
+        ecr_repo.name,
+        "staging-7",
+        destination_registry=ecr.account_id,
+        sleep=ecr.clock.advance,
+    )
+
+    assert (done.digest, done.changed) == (pushed.digest, True)
+    assert tags_by_digest(europe, ecr_repo.name) == {pushed.digest: ["prod", "staging-7"]}
+    assert tags_by_digest(ecr_client, ecr_repo.name) == {pushed.digest: ["staging-7"]}  # source untouched
+    # 30 s of replication at one poll per 15 s: IN_PROGRESS at 0 s and 15 s, COMPLETE at 30 s.
+    assert ecr.calls.assert_called("DescribeImageReplicationStatus", times=3)[-1].response[
+        "replicationStatuses"
+    ] == [{"region": "eu-west-1", "registryId": ecr.account_id, "status": "COMPLETE"}]
+
+
+def test_another_account_needs_its_registry_policy(ecr, ecr_client, ecr_repo):
+    prod = ecr.client(region="eu-west-1", account=PROD_ACCOUNT)
+    replicate_to(ecr_client, "eu-west-1", PROD_ACCOUNT)
+    denied = ecr.push_image(ecr_repo.name, "staging-1")
+
+    with pytest.raises(ReplicationError, match=f"replication to {PROD_ACCOUNT} in eu-west-1 failed"):
+        promote_replica(
+            ecr_client,
+            prod,
+            ecr_repo.name,
+            "staging-1",
+            destination_registry=PROD_ACCOUNT,
+            sleep=ecr.clock.advance,
+        )
+    assert prod.describe_repositories()["repositories"] == []  # nothing reached the account
+
+    allow_replication_from(prod, ecr.account_id)
+    allowed = ecr.push_image(ecr_repo.name, "staging-2")
+    done = promote_replica(
+        ecr_client,
+        prod,
+        ecr_repo.name,
+        "staging-2",
+        destination_registry=PROD_ACCOUNT,
+        sleep=ecr.clock.advance,
+    )
+
+    assert done.digest == allowed.digest != denied.digest
+    assert tags_by_digest(prod, ecr_repo.name) == {allowed.digest: ["prod", "staging-2"]}
+
+
+def test_an_image_no_rule_replicates_is_an_error(ecr, ecr_client, ecr_repo):
+    ecr.push_image(ecr_repo.name, "staging-1")  # pushed before any replication rule
+
+    with pytest.raises(ReplicationError, match=r"not replicated to \d+ in eu-west-1: no replication rule"):
+        promote_replica(
+            ecr_client,
+            ecr.client(region="eu-west-1"),
+            ecr_repo.name,
+            "staging-1",
+            destination_registry=ecr.account_id,
+            sleep=ecr.clock.advance,
+        )
+    ecr.calls.assert_not_called("PutImage")
+
+
+@pytest.mark.ecr_time("2026-03-02T09:00:00Z")  # frozen: only the tool's waiting moves the clock
+def test_a_slow_replication_times_out(ecr, ecr_client, ecr_repo):
+    ecr.options.replication_seconds = 3600
+    replicate_to(ecr_client, "eu-west-1", ecr.account_id)
+    ecr.push_image(ecr_repo.name, "staging-1")
+    start = ecr.clock.now()
+
+    with pytest.raises(ReplicationError, match="still IN_PROGRESS after 120 s"):
+        promote_replica(
+            ecr_client,
+            ecr.client(region="eu-west-1"),
+            ecr_repo.name,
+            "staging-1",
+            destination_registry=ecr.account_id,
+            wait_seconds=120,
+            poll_seconds=30,
+            sleep=ecr.clock.advance,
+        )
+    assert ecr.clock.now() - start == 120  # four polls of virtual waiting, no real sleep
+
+
 # -- command line -------------------------------------------------------------------------------
 
 
@@ -202,3 +319,16 @@ def test_cli_immutable_refusal_exits_2(ecr, capsys):
     assert main(["--repository", "locked", "--source", "staging-2", "--to", "prod"]) == 2
 
     assert capsys.readouterr().err.startswith("error: locked: tag 'prod' is immutable and names sha256:")
+
+
+def test_cli_promotes_the_replica_in_another_region(ecr, ecr_client, ecr_repo, capsys):
+    ecr.options.replication_seconds = 0  # replicas land at once: the CLI's real sleep never runs
+    replicate_to(ecr_client, "eu-west-1", ecr.account_id)
+    pushed = ecr.push_image(ecr_repo.name, "staging-3")
+
+    assert main(["--repository", ecr_repo.name, "--source", "staging-3", "--to-region", "eu-west-1"]) == 0
+
+    assert capsys.readouterr().out == f"{ecr_repo.name}:prod -> {pushed.digest} (was unset)\n"
+    assert tags_by_digest(ecr.client(region="eu-west-1"), ecr_repo.name) == {
+        pushed.digest: ["prod", "staging-3"]
+    }
