@@ -5,15 +5,17 @@ session, and every client copies its session's handlers. Appending one dispatche
 ``botocore.handlers`` is imported, therefore reaches every session and client made afterwards,
 including clients created before a fake is activated. The dispatcher does nothing unless a fake is
 active. Importing this module costs microseconds: botocore is only touched once something else
-imports it, which keeps the plugin free for test runs that never use ECR.
+imports it, which keeps the plugin free for test runs that never use ECR. The same import hook
+hands aiobotocore's modules, when something imports them, to :mod:`pytest_ecr.aio`.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.abc
 import importlib.machinery
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any, Protocol
 
@@ -25,9 +27,27 @@ class Responder(Protocol):
 
     def answer_botocore(self, request: Any, event_name: str) -> Any: ...
 
+    @property
+    def clock(self) -> Any: ...
+
 
 #: Active fakes, innermost last. Only the innermost answers.
 ACTIVE: list[Responder] = []
+
+#: Called after a fake starts or stops (the asyncio transport, once aiobotocore is loaded).
+LISTENERS: list[Callable[[], None]] = []
+
+
+def activate(responder: Responder) -> None:
+    ACTIVE.append(responder)
+    for listener in LISTENERS:
+        listener()
+
+
+def deactivate(responder: Responder) -> None:
+    ACTIVE.remove(responder)
+    for listener in LISTENERS:
+        listener()
 
 
 def before_send(request: Any, event_name: str = "", **_: Any) -> Any:
@@ -53,10 +73,17 @@ def before_sign(request_signer: Any = None, **_: Any) -> None:
     A client created before the fake started, on a machine without AWS credentials, has none and
     could not sign; the fake answers it anyway, so it gets the same static fake credentials.
     """
-    if ACTIVE and request_signer is not None and getattr(request_signer, "_credentials", True) is None:
+    if lacks_credentials(request_signer):
         from botocore.credentials import Credentials
 
         request_signer._credentials = Credentials(*FAKE_CREDENTIALS)
+
+
+def lacks_credentials(request_signer: Any) -> bool:
+    """Whether a fake is active and the client about to sign found no credentials."""
+    if not ACTIVE or request_signer is None:
+        return False
+    return getattr(request_signer, "_credentials", True) is None
 
 
 FAKE_CREDENTIALS = ("AKIAPYTESTECRFAKE000", "pytest-ecr-fake-secret-access-key")
@@ -80,14 +107,28 @@ class _Loader(importlib.abc.Loader):
 
     def exec_module(self, module: ModuleType) -> None:
         self._wrapped.exec_module(module)
-        _register(module)
+        _WATCHED[module.__name__](module)
+
+
+def _aio_loaded(module: ModuleType) -> None:
+    # aiobotocore is being imported: pytest_ecr.aio adapts the transport to it (see there).
+    importlib.import_module("pytest_ecr.aio").loaded(module)
+
+
+#: Modules whose import triggers a registration. aiobotocore's are only ever seen where it is installed.
+_WATCHED: dict[str, Callable[[ModuleType], None]] = {
+    _HANDLERS_MODULE: _register,
+    "aiobotocore.hooks": _aio_loaded,
+    "aiobotocore.endpoint": _aio_loaded,
+    "aiobotocore.waiter": _aio_loaded,
+}
 
 
 class _Finder(importlib.abc.MetaPathFinder):
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
-        if fullname != _HANDLERS_MODULE:
+        if fullname not in _WATCHED:
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         if spec is not None and spec.loader is not None:
@@ -97,8 +138,11 @@ class _Finder(importlib.abc.MetaPathFinder):
 
 def install() -> None:
     """Make sure every botocore session created from now on carries the dispatcher."""
-    handlers = sys.modules.get(_HANDLERS_MODULE)
-    if handlers is not None:
-        _register(handlers)
-    elif not any(isinstance(f, _Finder) for f in sys.meta_path):
+    for name, register in _WATCHED.items():
+        module = sys.modules.get(name)
+        if module is not None:
+            register(module)
+    if not all(name in sys.modules for name in _WATCHED) and not any(
+        isinstance(f, _Finder) for f in sys.meta_path
+    ):
         sys.meta_path.insert(0, _Finder())
