@@ -21,6 +21,7 @@ from .service.auth import token_grant
 from .service.context import Context, FindingsProvider, Options
 from .service.errors import ECRError
 from .service.images import store_image
+from .service.replication import settle as settle_replications
 from .sessions import fresh_boto3_session
 from .sleeps import VirtualSleeps
 from .store import Repository, Store
@@ -107,13 +108,13 @@ class FakeECR:
         _hook.install()
         self._isolation = Isolation(self.region, self.allow_services).__enter__()
         self._sleeps.__enter__()
-        _hook.ACTIVE.append(self)
+        _hook.activate(self)
         return self
 
     def stop(self) -> None:
         if self._isolation is None:
             return
-        _hook.ACTIVE.remove(self)
+        _hook.deactivate(self)
         self._sleeps.__exit__(None, None, None)
         self._isolation.__exit__(None, None, None)
         self._isolation = None
@@ -129,7 +130,7 @@ class FakeECR:
 
     def answer_botocore(self, request: Any, event_name: str) -> Any:
         key, region = request_identity(request)
-        account = self._access_keys.get(key or "", self.account_id)
+        account = self.account_for_key(key)
         try:
             exchange = self.handle(
                 header(request, "X-Amz-Target"), body_bytes(request), account, region or self.region
@@ -138,12 +139,18 @@ class FakeECR:
             raise botocore_error(dropped.fault, request.url) from None
         return response(request.url, exchange.status, exchange.headers(), exchange.body)
 
+    def account_for_key(self, access_key: str | None) -> str:
+        """The account a client signing with ``access_key`` belongs to (see :meth:`client`)."""
+        return self._access_keys.get(access_key or "", self.account_id)
+
     def handle(self, target: str | None, body: bytes, account: str, region: str) -> dispatch.Exchange:
         """Serve one ECR JSON request for ``account`` in ``region`` and log it.
 
         Raises :class:`~pytest_ecr.faults.ConnectionDropped` when a fault rule drops the connection.
         """
         with self._lock:
+            if self.store.replication_queue:  # replications the clock has reached land first
+                settle_replications(self.context())
             fault = None
             if len(self._faults):
                 name, params = requested(target, body)
@@ -180,17 +187,35 @@ class FakeECR:
 
     def client(self, region: str | None = None, account: str | None = None, **kwargs: Any) -> ECRClient:
         """A boto3 ECR client on this fake, for ``account`` (default: the fake's) in ``region``."""
-        access_key = FAKE_CREDENTIALS[0]
-        if account is not None and account != self.account_id:
-            access_key = f"AKIAPYTESTECR{next(self._key_counter):07d}"
-            self._access_keys[access_key] = account
         return fresh_boto3_session().client(  # type: ignore[no-any-return]
             "ecr",
             region_name=region or self.region,
-            aws_access_key_id=access_key,
+            aws_access_key_id=self._access_key(account),
             aws_secret_access_key=FAKE_CREDENTIALS[1],
             **kwargs,
         )
+
+    def aio_client(self, region: str | None = None, account: str | None = None, **kwargs: Any) -> Any:
+        """An aiobotocore ECR client on this fake, as :meth:`client` (needs aiobotocore installed):
+        ``async with ecr.aio_client() as client: await client.describe_repositories()``."""
+        import importlib
+
+        session = importlib.import_module("aiobotocore.session").get_session()
+        return session.create_client(
+            "ecr",
+            region_name=region or self.region,
+            aws_access_key_id=self._access_key(account),
+            aws_secret_access_key=FAKE_CREDENTIALS[1],
+            **kwargs,
+        )
+
+    def _access_key(self, account: str | None) -> str:
+        """The access key a client of ``account`` signs with: the fake maps it back to the account."""
+        if account is None or account == self.account_id:
+            return FAKE_CREDENTIALS[0]
+        access_key = f"AKIAPYTESTECR{next(self._key_counter):07d}"
+        self._access_keys[access_key] = account
+        return access_key
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -225,6 +250,9 @@ class FakeECR:
     def repository(self, name: str, account: str | None = None, region: str | None = None) -> Repository:
         """The stored state of a repository, or a KeyError listing those that exist."""
         __tracebackhide__ = True
+        if self.store.replication_queue:  # as a request would see it
+            with self._lock:
+                settle_replications(self.context())
         reg = self.store.registry(account or self.account_id, region or self.region)
         if name not in reg.repositories:
             raise KeyError(

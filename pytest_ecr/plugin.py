@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from .clock import EcrClock
     from .fake import FakeECR, RepositoryHandle
+    from .server import EcrServer
     from .service.context import ScanRequest
 
 DOCS = "https://pytest-ecr.readthedocs.io/en/latest"
@@ -166,3 +167,16 @@ def ecr_client(ecr: FakeECR) -> ECRClient:
 def ecr_repo(ecr: FakeECR) -> RepositoryHandle:
     """A repository named ``test-repo`` created in the fake (``.name``, ``.arn``, ``.uri``)."""
     return ecr.create_repository("test-repo")
+
+
+@pytest.fixture
+def ecr_server(ecr: FakeECR) -> Iterator[EcrServer]:
+    """The ``ecr`` fake served over HTTP on 127.0.0.1: ``.url`` (ECR API endpoint), ``.registry``
+    (OCI registry host:port), ``.username`` / ``.password``; ``AWS_ENDPOINT_URL_ECR`` points
+    subprocesses at it meanwhile. See https://pytest-ecr.readthedocs.io/en/latest/server.html"""
+    from .server import EcrServer
+
+    with EcrServer(ecr) as server, server.environment():
+        yield server
+    if server.errors:
+        pytest.fail("pytest-ecr's server failed on requests:\n\n" + "\n\n".join(server.errors), pytrace=False)

@@ -58,8 +58,18 @@ class _Body:
 
 def request_identity(request: AWSPreparedRequest) -> tuple[str | None, str | None]:
     """(access key id, region) from a SigV4 Authorization header."""
-    match = _CREDENTIAL_SCOPE.search(header(request, "Authorization") or "")
+    return credential_scope(header(request, "Authorization") or "")
+
+
+def credential_scope(authorization: str) -> tuple[str | None, str | None]:
+    """(access key id, region) from the value of a SigV4 Authorization header."""
+    match = _CREDENTIAL_SCOPE.search(authorization)
     return (match.group(1), match.group(2)) if match else (None, None)
+
+
+#: Base URLs of running pytest-ecr servers (``http://127.0.0.1:PORT/``): the network blocker lets
+#: requests to them through, since they are answered by a fake in this process.
+LOCAL_SERVERS: set[str] = set()
 
 
 def header(request: AWSPreparedRequest, name: str) -> str | None:
@@ -88,6 +98,29 @@ def _service_of(request: AWSPreparedRequest) -> str:
     """The signing name of the service (``s3``, ``sts``...), else the host for unsigned requests."""
     match = _SERVICE_SCOPE.search(header(request, "Authorization") or "")
     return match.group(1) if match else str(urlsplit(request.url).hostname)
+
+
+def _blocked(service: str, request: AWSPreparedRequest) -> NetworkBlocked:
+    return NetworkBlocked(
+        f"pytest-ecr blocked a request to AWS service '{service}' ({request.method} {request.url}): "
+        "while the ECR fake is active no AWS request leaves this process. Answer it with another "
+        "fake (moto's mock_aws works alongside pytest-ecr), or allow the service to reach the network "
+        f"with the ini option `ecr_allow_services = {service}` (or FakeECR(allow_services=[...]))."
+    )
+
+
+def check_network(request: AWSPreparedRequest) -> None:
+    """Raise :class:`NetworkBlocked` unless every active isolation lets ``request`` through, as the
+    chain of patched ``Endpoint._send`` does; for transports that send without it (aiobotocore)."""
+    service = _service_of(request)
+    if _to_local_server(request):
+        return
+    if any(service not in isolation._allowed for isolation in _ACTIVE_ISOLATIONS):
+        raise _blocked(service, request)
+
+
+def _to_local_server(request: AWSPreparedRequest) -> bool:
+    return any(request.url.startswith(url) for url in LOCAL_SERVERS)
 
 
 #: Active isolations, in the order they were entered (fakes may stop in any order).
@@ -164,14 +197,9 @@ class Isolation:
 
         def send(endpoint: Any, request: AWSPreparedRequest) -> Any:
             service = _service_of(request)
-            if service in allowed:
+            if service in allowed or _to_local_server(request):
                 return original(endpoint, request)
-            raise NetworkBlocked(
-                f"pytest-ecr blocked a request to AWS service '{service}' ({request.method} {request.url}): "
-                "while the ECR fake is active no AWS request leaves this process. Answer it with another "
-                "fake (moto's mock_aws works alongside pytest-ecr), or allow the service to reach the network "
-                f"with the ini option `ecr_allow_services = {service}` (or FakeECR(allow_services=[...]))."
-            )
+            raise _blocked(service, request)
 
         self._saved_send = original
         botocore.endpoint.Endpoint._send = send  # type: ignore[attr-defined]

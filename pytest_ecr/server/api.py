@@ -1,0 +1,27 @@
+"""The ECR JSON 1.1 control plane over HTTP: ``POST /`` with ``X-Amz-Target``.
+
+The request is answered by :meth:`FakeECR.handle`, the seam the in-process transport uses too,
+so a client over HTTP gets the same bytes, status and headers as one answered in-process.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..faults import ConnectionDropped
+from ..transport import credential_scope
+from .messages import Reply, Request
+
+if TYPE_CHECKING:
+    from ..fake import FakeECR
+
+
+def answer(fake: FakeECR, request: Request) -> Reply:
+    key, region = credential_scope(request.header("Authorization") or "")
+    try:
+        exchange = fake.handle(
+            request.header("X-Amz-Target"), request.body, fake.account_for_key(key), region or fake.region
+        )
+    except ConnectionDropped:
+        return Reply(0, drop=True)
+    return Reply(exchange.status, exchange.headers(), exchange.body)

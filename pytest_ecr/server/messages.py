@@ -1,0 +1,45 @@
+"""The request and reply every route of the server handles: plain data, no sockets."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs
+
+
+@dataclass
+class Request:
+    method: str
+    #: the path without the query
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: bytes
+    #: host:port of the registry (what clients reach the server as), for Location headers
+    registry: str = ""
+    #: host:port of the "pre-signed" blob host
+    blob_host: str = ""
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    def param(self, name: str) -> str | None:
+        values = parse_qs(self.query, keep_blank_values=True).get(name)
+        return values[0] if values else None
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    #: close the connection without answering (a dropped connection)
+    drop: bool = False
+    #: the Content-Length a HEAD answer announces (its body is empty)
+    head_length: int | None = None
+
+
+def json_reply(status: int, document: object, headers: dict[str, str] | None = None) -> Reply:
+    return Reply(
+        status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(document).encode()
+    )
