@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import io
 import json
-import tarfile
-from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
-from helpers import OCI_INDEX, OCI_MANIFEST
+from helpers import OCI_INDEX, OCI_MANIFEST, make_layout, sha256
 
 from pytest_ecr import FakeError
 from pytest_ecr.protocol.model import service_model
 
 SIG = "application/vnd.dev.cosign.artifact.sig.v1+json"
 SBOM = "application/spdx+json"
-
-
-def sha256(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 # -- ListImageReferrers ---------------------------------------------------------------------------
@@ -167,64 +158,6 @@ def test_bad_platform_is_a_clear_error(ecr):
 
 
 # -- OCI image layouts ----------------------------------------------------------------------------
-
-
-def _write_blob(root: Path, data: bytes) -> dict:
-    digest = sha256(data)
-    path = root / "blobs" / "sha256" / digest.split(":")[1]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return {"digest": digest, "size": len(data)}
-
-
-def _layer(content: bytes) -> bytes:
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w") as tar:
-        info = tarfile.TarInfo("hello.txt")
-        info.size = len(content)
-        tar.addfile(info, io.BytesIO(content))
-    return gzip.compress(raw.getvalue(), mtime=0)
-
-
-def make_layout(root: Path, tags: dict[str, list[str]]) -> dict[str, bytes]:
-    """An OCI layout with one image per tag ({tag: [platforms]}; several platforms make an index).
-    Returns every manifest's bytes by digest."""
-    (root / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
-    manifests: dict[str, bytes] = {}
-    index_entries = []
-
-    def image(platform: str) -> dict:
-        os_, arch = platform.split("/")
-        layer = _layer(f"hello from {platform}\n".encode())
-        config = json.dumps(
-            {"architecture": arch, "os": os_, "rootfs": {"type": "layers", "diff_ids": []}}
-        ).encode()
-        doc = {
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **_write_blob(root, config)},
-            "layers": [
-                {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **_write_blob(root, layer)}
-            ],
-        }
-        data = json.dumps(doc, indent=2).encode()
-        ref = _write_blob(root, data)
-        manifests[ref["digest"]] = data
-        return {"mediaType": OCI_MANIFEST, **ref, "platform": {"os": os_, "architecture": arch}}
-
-    for tag, platforms in tags.items():
-        if len(platforms) == 1:
-            entry = image(platforms[0])
-            entry.pop("platform")
-        else:
-            data = json.dumps(
-                {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [image(p) for p in platforms]}
-            ).encode()
-            entry = {"mediaType": OCI_INDEX, **_write_blob(root, data)}
-            manifests[entry["digest"]] = data
-        index_entries.append({**entry, "annotations": {"org.opencontainers.image.ref.name": tag}})
-    (root / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": index_entries}))
-    return manifests
 
 
 def test_import_oci_layout_byte_for_byte(ecr, ecr_client, tmp_path):
