@@ -475,7 +475,7 @@ _SEGMENTS = st.sampled_from(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=1000, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     method=_METHODS,
     segments=st.lists(_SEGMENTS, max_size=7),
