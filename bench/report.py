@@ -1,7 +1,7 @@
-"""Run the six benchmarks and write ``docs/performance.rst`` from their figures.
+"""Run the seven benchmarks and write ``docs/performance.rst`` from their figures.
 
 Each benchmark runs in its own interpreter (``bench/per_call.py``, ``bench/per_test.py``,
-``bench/collection.py``, ``bench/layer_upload.py``, ``bench/waiter.py``, ``bench/scale.py``, one after the other, their
+``bench/collection.py``, ``bench/layer_upload.py``, ``bench/waiter.py``, ``bench/scale.py``, ``bench/registry.py``, one after the other, their
 tables printed as they go) and hands its figures back as JSON; this script then renders the page.
 ``--quick`` is passed through.
 
@@ -24,7 +24,7 @@ from typing import Any
 
 import _common
 
-BENCHMARKS = ("per_call", "per_test", "collection", "layer_upload", "waiter", "scale")
+BENCHMARKS = ("per_call", "per_test", "collection", "layer_upload", "waiter", "scale", "registry")
 DEFAULT_OUTPUT = _common.PROJECT_DIR / "docs" / "performance.rst"
 
 
@@ -498,6 +498,33 @@ def scale_part(results: dict[str, Any]) -> list[str]:
     ]
 
 
+def registry_part(results: dict[str, Any]) -> list[str]:
+    import registry
+
+    mib = results["bytes"] // registry.MIB
+    head = [
+        *section("The registry endpoint"),
+        *paragraph(
+            f"**What it measures.** skopeo pushes one {mib} MiB image (an OCI layout with one",
+            "uncompressed layer of incompressible bytes, new bytes every round) into a fresh repository,",
+            "then pulls it back into a fresh directory, against pytest-ecr's server mode and against",
+            "Debian's ``docker-registry`` (CNCF distribution), in the same run; throughput is the",
+            f"image's size over the median of {results['rounds']} rounds. pytest-ecr's pulls follow",
+            "its 307 redirect to the blob host, as real ECR's go to S3.",
+        ),
+        *paragraph(
+            "**Anchor.** docker-registry's throughput; the target is at least half of it.",
+        ),
+    ]
+    if "skipped" in results:
+        return [*head, *paragraph(f"**Result.** Not measured here: {results['skipped']}.")]
+    return [
+        *head,
+        *list_table(registry.HEADERS, registry.rows(results), [16, 18, 22, 10, 16]),
+        *paragraph(f"{results['skopeo version']}; {results['docker-registry version']}."),
+    ]
+
+
 def reproduce_part(quick: bool) -> list[str]:
     return [
         *section("Reproducing"),
@@ -536,7 +563,7 @@ def render(results: dict[str, dict[str, Any]], quick: bool) -> str:
         ".. This page is written by ``python bench/report.py``; change the benchmarks, not the page.",
         "",
         *paragraph(
-            "Six scripts in ``bench/`` measure pytest-ecr's speed. Each compares figures taken in",
+            "Seven scripts in ``bench/`` measure pytest-ecr's speed. Each compares figures taken in",
             "one run, on one machine, with an anchor measured in the same run: absolute times depend on",
             "the machine, ratios much less. Every time is a median of repeated measurements taken",
             "with ``time.perf_counter`` after a warm-up, the variants taking turns so that the machine's",
@@ -550,6 +577,7 @@ def render(results: dict[str, dict[str, Any]], quick: bool) -> str:
         *layer_upload_part(results["layer_upload"]),
         *waiter_part(results["waiter"]),
         *scale_part(results["scale"]),
+        *registry_part(results["registry"]),
         *reproduce_part(quick),
     ]
     while lines and not lines[-1]:

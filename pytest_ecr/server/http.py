@@ -31,8 +31,10 @@ if TYPE_CHECKING:
 LOOPBACK = "127.0.0.1"
 #: the host name blob redirects use: another name for the loopback address
 BLOB_HOST_NAME = "localhost"
-#: a request body larger than this is refused (ECR's largest layer part is 20 MiB)
-MAX_BODY = 64 * 1024 * 1024
+#: a request body larger than this is refused. Bodies are held in memory, so this bounds what one
+#: request can cost the test process; a monolithic layer upload of up to 1 GiB passes (ECR takes
+#: layers of up to 52,000 MiB, a size no test should need).
+MAX_BODY = 1024 * 1024 * 1024
 _TLS_HANDSHAKE = 0x16
 ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_ECR"
 
