@@ -8,8 +8,12 @@ images hashes each filler size once.
 from __future__ import annotations
 
 import functools
+import gzip
 import hashlib
 import json
+import struct
+import tarfile
+import zlib
 from dataclasses import dataclass
 
 from .service import manifests
@@ -30,14 +34,58 @@ FORMATS = {
 }
 
 
+#: the smallest gzip-compressed tar a filler layer can be (a header, no file data, the end blocks)
+MIN_ARCHIVE = 1561
+_STORED_BLOCK = 65535  # the most a deflate "stored" block holds
+
+
+@functools.lru_cache(maxsize=16)
 def filler(size: int) -> bytes:
-    """The bytes of a synthetic layer of ``size`` bytes (deterministic)."""
-    return hashlib.shake_256(b"pytest-ecr filler layer").digest(size)
+    """The bytes of a synthetic layer of exactly ``size`` bytes (deterministic): a gzip-compressed
+    tar holding one file of pseudo-random bytes, so that real clients (skopeo, containerd) pulling
+    a synthetic image from server mode see a valid layer and copy it as is, digest unchanged. The
+    data is "compressed" as deflate stored blocks, whose overhead is exact, and the gzip header's
+    extra field takes up the last few bytes. Below ``MIN_ARCHIVE`` bytes no archive fits: the layer
+    is then raw pseudo-random bytes."""
+    if size < MIN_ARCHIVE:
+        return hashlib.shake_256(b"pytest-ecr filler layer").digest(size)
+    # The largest file (a multiple of 512: no tar padding) whose archive fits with an empty extra field.
+    data = (size - MIN_ARCHIVE) // 512 * 512
+    while _gzip_size(1536 + data, 0) > size:
+        data -= 512
+    extra = size - _gzip_size(1536 + data, 0)
+    info = tarfile.TarInfo("filler.bin")
+    info.size, info.mode, info.mtime = data, 0o644, 0
+    archive = info.tobuf(format=tarfile.USTAR_FORMAT) + hashlib.shake_256(b"pytest-ecr filler").digest(data)
+    archive += bytes(1024)  # two empty blocks end a tar
+    blocks = []
+    for start in range(0, len(archive), _STORED_BLOCK):
+        chunk = archive[start : start + _STORED_BLOCK]
+        last = start + _STORED_BLOCK >= len(archive)
+        blocks.append(struct.pack("<BHH", int(last), len(chunk), len(chunk) ^ 0xFFFF) + chunk)
+    # ID1 ID2 CM=deflate FLG=FEXTRA MTIME=0 XFL=0 OS=unknown, then the extra field's length and bytes.
+    header = b"\x1f\x8b\x08\x04" + bytes(4) + b"\x00\xff" + struct.pack("<H", extra) + bytes(extra)
+    trailer = struct.pack("<II", zlib.crc32(archive), len(archive) & 0xFFFFFFFF)
+    layer = header + b"".join(blocks) + trailer
+    assert len(layer) == size, (len(layer), size)
+    return layer
+
+
+def _gzip_size(archive: int, extra: int) -> int:
+    blocks = -(-archive // _STORED_BLOCK)
+    return 10 + 2 + extra + archive + 5 * blocks + 8
 
 
 @functools.cache
 def _filler_digest(size: int) -> str:
     return "sha256:" + hashlib.sha256(filler(size)).hexdigest()
+
+
+@functools.cache
+def _filler_diff_id(size: int) -> str:
+    """The config's ``rootfs.diff_ids`` entry: the digest of the layer's uncompressed tar."""
+    layer = filler(size)
+    return _sha256(gzip.decompress(layer)) if size >= MIN_ARCHIVE else _sha256(layer)
 
 
 def _sha256(data: bytes) -> str:
@@ -119,7 +167,9 @@ def build(
             f"a synthetic image needs size > {total - layer_size} bytes (its config blob), got {total}"
         )
     layer_digest = _filler_digest(layer_size)
-    config = template.replace(_LAYER, layer_digest).replace(json.dumps(_UNIQUE), label, 1).encode()
+    config = (
+        template.replace(_LAYER, _filler_diff_id(layer_size)).replace(json.dumps(_UNIQUE), label, 1).encode()
+    )
     config_digest = _sha256(config)
     manifest = (
         _manifest_template(fmt, layer_digest, layer_size)

@@ -178,3 +178,23 @@ def test_a_push_to_a_missing_repository_is_name_unknown(ecr_server, tmp_path: Pa
 
     assert result.returncode != 0
     assert "name unknown" in result.stderr.lower() or "NAME_UNKNOWN" in result.stderr
+
+
+def test_a_synthetic_image_is_pulled_as_is(ecr, ecr_server, tmp_path):
+    """ecr.push_image's layers are valid gzipped tars, so skopeo copies them without recompressing."""
+    ecr.create_repository("team/app")
+    pushed = ecr.push_image("team/app", "seeded", size=300_000)
+
+    ok(
+        skopeo(
+            "copy",
+            "--src-tls-verify=false",
+            "--src-creds",
+            creds(ecr_server),
+            f"docker://{ecr_server.registry}/team/app:seeded",
+            f"oci:{tmp_path / 'out'}:seeded",
+        )
+    )
+
+    [entry] = json.loads((tmp_path / "out" / "index.json").read_text())["manifests"]
+    assert entry["digest"] == pushed.digest

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 import json
+import tarfile
 
 import pytest
 
 from pytest_ecr import FakeError
-from pytest_ecr.synthetic import filler
+from pytest_ecr.synthetic import MIN_ARCHIVE, filler
 
 
 def sha256(data: bytes) -> str:
@@ -31,7 +34,25 @@ def test_blobs_match_the_manifest(ecr, fmt):
     assert sha256(filler(layer.size)) == layer.digest
     assert layer.size == layer_ref["size"]
     assert manifest["config"]["size"] + layer_ref["size"] == image.size == 10_000
-    assert json.loads(config.content)["rootfs"]["diff_ids"] == [layer.digest]
+    # OCI: diff_ids name the uncompressed layers
+    assert json.loads(config.content)["rootfs"]["diff_ids"] == [sha256(gzip.decompress(filler(layer.size)))]
+
+
+@pytest.mark.parametrize("size", [MIN_ARCHIVE, MIN_ARCHIVE + 1, 2047, 4096, 3 * 65535 + 17, 2 * 1024 * 1024])
+def test_filler_layers_are_gzipped_tars_of_exactly_their_size(size):
+    """What real clients pull from server mode: a valid layer, which skopeo copies as is."""
+    layer = filler(size)
+    assert len(layer) == size
+    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(layer))) as tar:
+        [member] = tar.getmembers()
+        data = tar.extractfile(member)
+        assert data is not None
+        assert len(data.read()) == member.size >= size - MIN_ARCHIVE - 512 - 5 * (size // 65535 + 1)
+
+
+def test_filler_below_the_smallest_archive_is_raw_bytes():
+    assert len(filler(MIN_ARCHIVE - 1)) == MIN_ARCHIVE - 1
+    assert filler(100)[:2] != b"\x1f\x8b"
 
 
 def test_each_push_is_a_distinct_image(ecr, ecr_client):
