@@ -18,7 +18,7 @@ from .protocol import dispatch
 from .protocol.model import TARGET_PREFIX
 from .service import manifests
 from .service.auth import token_grant
-from .service.context import Context, FindingsProvider, Options
+from .service.context import Context, FindingsProvider, Options, principal_account
 from .service.errors import ECRError
 from .service.images import store_image
 from .service.replication import settle as settle_replications
@@ -92,7 +92,8 @@ class FakeECR:
         self._sleeps = VirtualSleeps(self.clock.advance)
         self._lock = threading.RLock()
         self._isolation: Isolation | None = None
-        self._access_keys: dict[str, str] = {}
+        #: access key -> (account, principal ARN or None for the account's root)
+        self._access_keys: dict[str, tuple[str, str | None]] = {}
         self._key_counter = itertools.count(1)
         self._image_counter = itertools.count(1)
 
@@ -130,21 +131,34 @@ class FakeECR:
 
     def answer_botocore(self, request: Any, event_name: str) -> Any:
         key, region = request_identity(request)
-        account = self.account_for_key(key)
+        account, principal = self.caller_for_key(key)
         try:
             exchange = self.handle(
-                header(request, "X-Amz-Target"), body_bytes(request), account, region or self.region
+                header(request, "X-Amz-Target"),
+                body_bytes(request),
+                account,
+                region or self.region,
+                principal,
             )
         except ConnectionDropped as dropped:
             raise botocore_error(dropped.fault, request.url) from None
         return response(request.url, exchange.status, exchange.headers(), exchange.body)
 
+    def caller_for_key(self, access_key: str | None) -> tuple[str, str | None]:
+        """Who signs with ``access_key`` (see :meth:`client`): (account, principal ARN), the
+        principal None for the account's root. Unknown keys are the fake's own account. Every
+        transport maps credentials to a caller here."""
+        return self._access_keys.get(access_key or "", (self.account_id, None))
+
     def account_for_key(self, access_key: str | None) -> str:
         """The account a client signing with ``access_key`` belongs to (see :meth:`client`)."""
-        return self._access_keys.get(access_key or "", self.account_id)
+        return self.caller_for_key(access_key)[0]
 
-    def handle(self, target: str | None, body: bytes, account: str, region: str) -> dispatch.Exchange:
-        """Serve one ECR JSON request for ``account`` in ``region`` and log it.
+    def handle(
+        self, target: str | None, body: bytes, account: str, region: str, principal: str | None = None
+    ) -> dispatch.Exchange:
+        """Serve one ECR JSON request for ``account`` in ``region`` and log it. ``principal`` is the
+        caller's IAM principal ARN (None: the account's root).
 
         Raises :class:`~pytest_ecr.faults.ConnectionDropped` when a fault rule drops the connection.
         """
@@ -156,7 +170,7 @@ class FakeECR:
                 name, params = requested(target, body)
                 fault = self._faults.match(name, params)
             if fault is None or fault.after_processing:
-                exchange = dispatch.handle(target, body, self.context(account, region))
+                exchange = dispatch.handle(target, body, self.context(account, region, principal))
                 exchange.injected = fault is not None
             else:
                 exchange = injected_exchange(fault, name, params, account, region)
@@ -170,9 +184,16 @@ class FakeECR:
         """Fault rules: make client calls fail on purpose (see :mod:`pytest_ecr.faults`)."""
         return self._faults
 
-    def context(self, account: str | None = None, region: str | None = None) -> Context:
+    def context(
+        self, account: str | None = None, region: str | None = None, principal: str | None = None
+    ) -> Context:
         return Context(
-            self.store, self.clock, account or self.account_id, region or self.region, self.options
+            self.store,
+            self.clock,
+            account or self.account_id,
+            region or self.region,
+            self.options,
+            principal or "",
         )
 
     def token_valid(self, authorization_token: str) -> bool:
@@ -185,17 +206,34 @@ class FakeECR:
 
     # -- clients --------------------------------------------------------------------------------
 
-    def client(self, region: str | None = None, account: str | None = None, **kwargs: Any) -> ECRClient:
-        """A boto3 ECR client on this fake, for ``account`` (default: the fake's) in ``region``."""
+    def client(
+        self,
+        region: str | None = None,
+        account: str | None = None,
+        principal: str | None = None,
+        **kwargs: Any,
+    ) -> ECRClient:
+        """A boto3 ECR client on this fake, for ``account`` (default: the fake's) in ``region``.
+
+        ``principal`` (an IAM ARN such as ``arn:aws:iam::123456789012:role/ci-puller``) is who the
+        client signs as; its account is the client's account (``account`` may be left out, and
+        must agree if given). Without it the caller is the account's root.
+        """
         return fresh_boto3_session().client(  # type: ignore[no-any-return]
             "ecr",
             region_name=region or self.region,
-            aws_access_key_id=self._access_key(account),
+            aws_access_key_id=self._access_key(account, principal),
             aws_secret_access_key=FAKE_CREDENTIALS[1],
             **kwargs,
         )
 
-    def aio_client(self, region: str | None = None, account: str | None = None, **kwargs: Any) -> Any:
+    def aio_client(
+        self,
+        region: str | None = None,
+        account: str | None = None,
+        principal: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
         """An aiobotocore ECR client on this fake, as :meth:`client` (needs aiobotocore installed):
         ``async with ecr.aio_client() as client: await client.describe_repositories()``."""
         import importlib
@@ -204,17 +242,23 @@ class FakeECR:
         return session.create_client(
             "ecr",
             region_name=region or self.region,
-            aws_access_key_id=self._access_key(account),
+            aws_access_key_id=self._access_key(account, principal),
             aws_secret_access_key=FAKE_CREDENTIALS[1],
             **kwargs,
         )
 
-    def _access_key(self, account: str | None) -> str:
-        """The access key a client of ``account`` signs with: the fake maps it back to the account."""
-        if account is None or account == self.account_id:
+    def _access_key(self, account: str | None, principal: str | None = None) -> str:
+        """The access key a client of ``account`` (as ``principal``) signs with: the fake maps it
+        back to them (:meth:`caller_for_key`)."""
+        if principal is not None:
+            owner = principal_account(principal)
+            if account is not None and account != owner:
+                raise ValueError(f"account {account!r} disagrees with the account of principal {principal!r}")
+            account = owner
+        if principal is None and (account is None or account == self.account_id):
             return FAKE_CREDENTIALS[0]
         access_key = f"AKIAPYTESTECR{next(self._key_counter):07d}"
-        self._access_keys[access_key] = account
+        self._access_keys[access_key] = (account or self.account_id, principal)
         return access_key
 
     # -- helpers --------------------------------------------------------------------------------

@@ -49,6 +49,20 @@ class Image:
     seeded_findings: list[dict[str, Any]] | None = None
     #: where the latest push of this image is being replicated to (DescribeImageReplicationStatus)
     replication: list[ReplicationStatus] | None = None
+    #: managed signing jobs started by this image's push, one per signing profile (spec §8.7)
+    signing: list[SigningJob] | None = None
+
+
+@dataclass
+class SigningJob:
+    """One managed-signing job: IN_PROGRESS until the clock reaches ``completes_at``, then COMPLETE
+    (its signature stored as a referrer of the image) or FAILED with ``failure``."""
+
+    profile_arn: str
+    completes_at: float
+    status: str = "IN_PROGRESS"
+    #: (failureCode, failureReason) the job ends with, decided when it starts
+    failure: tuple[str, str] | None = None
 
 
 class ImageTable(dict[str, Image]):
@@ -215,6 +229,8 @@ class Repository:
     lifecycle_policy: LifecyclePolicy | None = None
     #: the latest lifecycle policy preview, if any
     lifecycle_preview: LifecyclePreview | None = None
+    #: digest -> virtual time the image's managed-signing jobs finish (images being signed)
+    signing_due: dict[str, float] = field(default_factory=dict)
 
     def parents_of(self, digest: str) -> list[str]:
         """Digests of manifest lists / indexes in this repository that reference ``digest``."""
@@ -323,6 +339,10 @@ class Registry:
     replication_rules: list[dict[str, Any]] = field(default_factory=list)
     #: replication backfills by id, in start order
     backfills: dict[str, Backfill] = field(default_factory=dict)
+    #: PutSigningConfiguration's {rules}; None until one is put (or after it is deleted)
+    signing_configuration: dict[str, Any] | None = None
+    #: pull-time update exclusions: principal ARN -> registration time
+    pull_time_exclusions: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass

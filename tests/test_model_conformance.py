@@ -171,6 +171,24 @@ def test_every_implemented_operation_answers_within_its_shape(ecr, ecr_client):
         "DescribeReplicationBackfillResults": lambda: c.describe_replication_backfill_results(
             replicationBackfillId=backfill["replicationBackfillId"]
         ),
+        "PutSigningConfiguration": lambda: c.put_signing_configuration(
+            signingConfiguration={
+                "rules": [{"signingProfileArn": "arn:aws:signer:us-east-1:123456789012:/signing-profiles/ci"}]
+            }
+        ),
+        "GetSigningConfiguration": lambda: c.get_signing_configuration(),
+        "DescribeImageSigningStatus": lambda: (
+            ecr.push_image("app", "signed"),
+            c.describe_image_signing_status(repositoryName="app", imageId={"imageTag": "signed"}),
+        ),
+        "DeleteSigningConfiguration": lambda: c.delete_signing_configuration(),
+        "RegisterPullTimeUpdateExclusion": lambda: c.register_pull_time_update_exclusion(
+            principalArn="arn:aws:iam::123456789012:role/ci"
+        ),
+        "ListPullTimeUpdateExclusions": lambda: c.list_pull_time_update_exclusions(),
+        "DeregisterPullTimeUpdateExclusion": lambda: c.deregister_pull_time_update_exclusion(
+            principalArn="arn:aws:iam::123456789012:role/ci"
+        ),
         "BatchDeleteImage": lambda: c.batch_delete_image(repositoryName="app", imageIds=[{"imageTag": "v1"}]),
         "DeleteRepository": lambda: c.delete_repository(repositoryName="app", force=True),
     }

@@ -42,6 +42,8 @@ class Exchange:
     traceback: str | None = None
     #: answered by a fault rule (``ecr.faults``), not by the fake; status 0 for a dropped connection
     injected: bool = False
+    #: the caller's IAM principal ARN (None where no request context made one, e.g. injected faults)
+    principal: str | None = None
 
     @property
     def body(self) -> bytes:
@@ -80,7 +82,7 @@ def _error_members(op_name: str, err: ECRError) -> dict[str, Any]:
 def handle(target: str | None, body: bytes, ctx: Context) -> Exchange:
     """Decode, validate, run and encode one request. Never raises."""
     op_name = _operation_name(target)
-    exchange = Exchange(op_name or str(target), {}, ctx.account, ctx.region)
+    exchange = Exchange(op_name or str(target), {}, ctx.account, ctx.region, principal=ctx.principal)
     try:
         if op_name is None:
             raise UnknownOperationException(f"Unknown operation {target!r} for Amazon ECR")

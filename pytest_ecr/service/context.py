@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,29 @@ def partition_of(region: str) -> str:
 
 def dns_suffix(region: str) -> str:
     return "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+
+
+#: an IAM principal ARN: its partition and account (``arn:aws:iam::123456789012:role/ci``)
+PRINCIPAL_RE = re.compile(r"arn:(aws(?:-[a-z]+)*):(?:iam|sts)::([0-9]{12}):\S+")
+
+
+def root_principal(account: str, region: str) -> str:
+    """The principal of a caller that named only an account: the account's root,
+    ``arn:aws:iam::<account>:root``. It is how IAM names "the account itself", and it is neither a
+    role nor a user, so it can never be a pull-time update exclusion: plain clients always record
+    pulls, as they did before principals existed."""
+    return f"arn:{partition_of(region)}:iam::{account}:root"
+
+
+def principal_account(principal: str) -> str:
+    """The account of an IAM principal ARN; ValueError if it is not one."""
+    match = PRINCIPAL_RE.fullmatch(principal)
+    if match is None:
+        raise ValueError(
+            f"not an IAM principal ARN: {principal!r} (expected arn:aws:iam::<account>:role/<name>, "
+            "...:user/<name> or ...:root)"
+        )
+    return match.group(2)
 
 
 @dataclass(frozen=True)
@@ -60,6 +84,9 @@ class Options:
     replication_seconds: float = 30.0
     #: virtual seconds a replication backfill spends PREPARING before its replications start
     backfill_preparation_seconds: float = 60.0
+    #: virtual seconds from the push of an image to its managed-signing jobs finishing (the
+    #: signature then listed by ListImageReferrers): two polls of a 5 s waiter loop
+    signing_seconds: float = 10.0
 
 
 @dataclass
@@ -69,6 +96,12 @@ class Context:
     account: str
     region: str
     options: Options = field(default_factory=Options)
+    #: the IAM principal ARN of the caller; "" means the account's root (:func:`root_principal`)
+    principal: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.principal:
+            self.principal = root_principal(self.account, self.region)
 
     @property
     def partition(self) -> str:
@@ -91,6 +124,11 @@ class Context:
             from .archive import settle_restores
 
             settle_restores(self, repo)
+        if repo.signing_due:
+            # Signatures whose signing time has come are stored before anyone reads the repository.
+            from .signing import settle_signing
+
+            settle_signing(self, repo)
         policy = repo.lifecycle_policy
         if policy is not None and self.clock.now() >= policy.next_evaluation_at:
             # Lifecycle policies act on their schedule, seen by the first call that looks.

@@ -184,3 +184,15 @@ class ReplicationBackfillNotFoundException(ECRError):
 
 class ReplicationBackfillInvalidStatusException(ECRError):
     pass
+
+
+class SigningConfigurationNotFoundException(ECRError):
+    pass
+
+
+class ExclusionAlreadyExistsException(ECRError):
+    pass
+
+
+class ExclusionNotFoundException(ECRError):
+    pass

@@ -21,6 +21,7 @@ from .errors import (
 from .manifests import DIGEST_RE, TAG_RE
 from .mutability import tag_is_immutable
 from .pagination import forbid_paging_with_ids, page
+from .pull_time import records_pulls
 from .registry import operation
 
 MAX_IMAGES = 100_000
@@ -162,6 +163,9 @@ def store_image(
         from .scanning import on_push  # scanning builds on this module
 
         on_push(ctx, repo, image)
+        from .signing import on_push as sign  # signing builds on this module
+
+        sign(ctx, repo, image)
     elif restores:
         from .archive import restore_now  # archive builds on this module
 
@@ -254,6 +258,7 @@ def batch_get_image(
     failures: list[dict[str, Any]] = []
     seen: set[tuple[str, str | None]] = set()
     now = ctx.clock.now()
+    records = records_pulls(ctx, repo)  # not for a principal excluded from pull-time updates
     for image_id in imageIds:
         failure = _id_failure(image_id)
         image = _find(repo, image_id) if failure is None else None
@@ -280,7 +285,8 @@ def batch_get_image(
             failures.append(_failure(image_id, "ImageNotFound", NOT_FOUND_REASON))
         elif (image.digest, tag) not in seen:
             seen.add((image.digest, tag))
-            image.last_pulled_at = now
+            if records:
+                image.last_pulled_at = now
             images.append(
                 {
                     "registryId": repo.registry_id,

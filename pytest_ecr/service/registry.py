@@ -41,11 +41,13 @@ def handlers() -> dict[str, Handler]:
         layers,
         lifecycle,
         policies,
+        pull_time,
         referrers,
         registry_policy,
         replication,
         repositories,
         scanning,
+        signing,
         tagging,
     )
 
