@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from pytest_ecr import FakeECR
-from pytest_ecr.protocol.model import operation_names
+from pytest_ecr.protocol.model import operation_names, service_model
 from pytest_ecr.store import Blob
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -29,6 +29,13 @@ def requires_operation(*names: str) -> pytest.MarkDecorator:
     supported botocore, 1.41.0, which has no signing or replication-backfill operations)."""
     missing = sorted(set(names) - operation_names())
     return pytest.mark.skipif(bool(missing), reason=f"this botocore's ECR model has no {', '.join(missing)}")
+
+
+def requires_member(shape: str, member: str) -> pytest.MarkDecorator:
+    """Skip where the installed botocore's ECR model lacks a structure member (botocore 1.41.0 has
+    no ``ReplicationRule.deleteReplication``, for instance)."""
+    missing = member not in service_model().shape_for(shape).members
+    return pytest.mark.skipif(missing, reason=f"this botocore's ECR model has no {shape}.{member}")
 
 
 def sha256(data: bytes | str) -> str:

@@ -7,7 +7,9 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
-from helpers import image_manifest
+from helpers import image_manifest, requires_member
+
+from pytest_ecr.protocol.model import service_model
 
 ACCOUNT = "123456789012"
 OTHER = "222222222222"
@@ -75,6 +77,7 @@ def test_describe_registry_never_configured(ecr_client):
     assert answer["replicationConfiguration"] == {"rules": []}
 
 
+@requires_member("ReplicationRule", "deleteReplication")
 def test_configuration_round_trip_and_clear(ecr_client):
     rules = [
         rule(EU, {"region": "us-west-2", "registryId": OTHER}, filters=("prod",), delete=True),
@@ -107,7 +110,16 @@ def test_at_most_ten_rules(ecr_client):
     configure(ecr_client, *(rule({"region": r, "registryId": ACCOUNT}) for r in regions[:10]))
     with pytest.raises(ClientError) as exc:
         configure(ecr_client, *(rule({"region": r, "registryId": ACCOUNT}) for r in regions))
-    assert error(exc) == ("ValidationException", "The replication configuration can contain at most 10 rules")
+    if service_model().shape_for("ReplicationRuleList").metadata["max"] == 10:
+        # botocore 1.41.0's model caps the list itself: the protocol layer's error, as ECR gave then
+        code, message = error(exc)
+        assert code == "InvalidParameterException"
+        assert "length less than or equal to 10" in message
+    else:
+        assert error(exc) == (
+            "ValidationException",
+            "The replication configuration can contain at most 10 rules",
+        )
     assert len(ecr_client.describe_registry()["replicationConfiguration"]["rules"]) == 10
 
 
@@ -392,6 +404,7 @@ def test_cross_account_without_create_repository_needs_the_repository(ecr, ecr_c
 # -- deletions ------------------------------------------------------------------------------------
 
 
+@requires_member("ReplicationRule", "deleteReplication")
 @pytest.mark.parametrize("mirror", [True, False])
 def test_delete_replication(ecr, ecr_client, mirror):
     ecr.create_repository("app")
@@ -415,6 +428,7 @@ def test_delete_replication(ecr, ecr_client, mirror):
         assert eu.tag_index == {"a1": a.digest, "a2": a.digest, "b1": b.digest}
 
 
+@requires_member("ReplicationRule", "deleteReplication")
 def test_deleting_a_tag_that_moved_in_the_destination_keeps_it(ecr, ecr_client):
     ecr.create_repository("app")
     configure(ecr_client, rule(EU, delete=True))
@@ -428,6 +442,7 @@ def test_deleting_a_tag_that_moved_in_the_destination_keeps_it(ecr, ecr_client):
     assert ours.digest in ecr.repository("app", region="eu-west-1").images
 
 
+@requires_member("ReplicationRule", "deleteReplication")
 def test_lifecycle_expirations_are_mirrored(ecr, ecr_client):
     ecr.create_repository("app")
     configure(ecr_client, rule(EU, delete=True))
