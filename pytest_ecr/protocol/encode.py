@@ -63,19 +63,23 @@ def _writer(shape: Shape) -> Writer:
     return functools.partial(_scalar, kind)
 
 
+_STR = frozenset((str,))
+
+
 def _structure_writer(shape: StructureShape) -> Writer:
     members = shape.members
     if all(m.type_name == "string" for m in members.values()):
         names = frozenset(members)
 
         def strings(value: Any) -> Any:
-            if type(value) is not dict:
+            # C-level checks only: this writes every row of a page (image ids, above all).
+            if type(value) is not dict or not names.issuperset(value):
                 raise OutputShapeError(shape.name)
-            out = {name: item for name, item in value.items() if item is not None}
-            for name, item in out.items():
-                if type(item) is not str or name not in names:
-                    raise OutputShapeError(shape.name)
-            return out
+            if None in value.values():
+                value = {name: item for name, item in value.items() if item is not None}
+            if not _STR.issuperset(map(type, value.values())):
+                raise OutputShapeError(shape.name)
+            return value
 
         return strings
     # Looked up per member on use, not built here: a shape may (in principle) contain itself.
