@@ -186,3 +186,24 @@ def test_a_dropped_connection_fault_closes_the_socket(ecr: FakeECR, ecr_server: 
     assert rule.fired == 1
     # botocore's retry gets the answer
     assert ecr_server.client().list_images(repositoryName="app-a")["imageIds"] == []
+
+
+def test_the_principal_of_a_client_reaches_the_fake_over_http(ecr: FakeECR, ecr_server: EcrServer) -> None:
+    scanner = "arn:aws:iam::123456789012:role/scanner"
+    ecr.create_repository("team/app")
+    ecr.push_image("team/app", "v1")
+    ecr.client().register_pull_time_update_exclusion(principalArn=scanner)
+
+    ecr_server.client(principal=scanner).batch_get_image(
+        repositoryName="team/app", imageIds=[{"imageTag": "v1"}]
+    )
+
+    assert ecr.calls[-1].principal == scanner
+    assert (
+        ecr.repository("team/app").images[ecr.repository("team/app").tag_index["v1"]].last_pulled_at is None
+    )
+    ecr_server.client().batch_get_image(repositoryName="team/app", imageIds=[{"imageTag": "v1"}])
+    assert (
+        ecr.repository("team/app").images[ecr.repository("team/app").tag_index["v1"]].last_pulled_at
+        is not None
+    )

@@ -18,9 +18,10 @@ if TYPE_CHECKING:
 
 def answer(fake: FakeECR, request: Request) -> Reply:
     key, region = credential_scope(request.header("Authorization") or "")
+    account, principal = fake.caller_for_key(key)
     try:
         exchange = fake.handle(
-            request.header("X-Amz-Target"), request.body, fake.account_for_key(key), region or fake.region
+            request.header("X-Amz-Target"), request.body, account, region or fake.region, principal
         )
     except ConnectionDropped:
         return Reply(0, drop=True)
