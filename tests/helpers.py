@@ -24,6 +24,36 @@ OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 
 
+#: a lifecycle policy that keeps the newest image (any tag status) and expires the rest
+KEEP_ONE_LIFECYCLE = json.dumps(
+    {
+        "rules": [
+            {
+                "rulePriority": 1,
+                "description": "keep one",
+                "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 1},
+                "action": {"type": "expire"},
+            }
+        ]
+    }
+)
+
+
+def upload_blob(client: Any, repository: str, data: bytes) -> str:
+    """Upload ``data`` in one part with the layer upload operations (as docker push does); its digest."""
+    digest = sha256(data)
+    upload = client.initiate_layer_upload(repositoryName=repository)["uploadId"]
+    client.upload_layer_part(
+        repositoryName=repository,
+        uploadId=upload,
+        partFirstByte=0,
+        partLastByte=len(data) - 1,
+        layerPartBlob=data,
+    )
+    client.complete_layer_upload(repositoryName=repository, uploadId=upload, layerDigests=[digest])
+    return digest
+
+
 def requires_operation(*names: str) -> pytest.MarkDecorator:
     """Skip where the installed botocore's ECR model lacks an operation (tox also runs the oldest
     supported botocore, 1.41.0, which has no signing or replication-backfill operations)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from conftest import shape_violations
-from helpers import image_manifest, sha256
+from helpers import KEEP_ONE_LIFECYCLE, image_manifest, sha256
 
 from pytest_ecr.protocol.dispatch import Exchange
 from pytest_ecr.protocol.model import operation_names, service_model
@@ -44,20 +44,6 @@ NEWER_THAN_OLDEST = {
 
 def test_every_implemented_operation_is_a_model_operation():
     assert set(handlers()) - operation_names() <= NEWER_THAN_OLDEST
-
-
-LIFECYCLE = json.dumps(
-    {
-        "rules": [
-            {
-                "rulePriority": 1,
-                "description": "keep one",
-                "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 1},
-                "action": {"type": "expire"},
-            }
-        ]
-    }
-)
 
 
 def test_every_implemented_operation_answers_within_its_shape(ecr, ecr_client):
@@ -146,7 +132,7 @@ def test_every_implemented_operation_answers_within_its_shape(ecr, ecr_client):
             ),
         ),
         "PutLifecyclePolicy": lambda: c.put_lifecycle_policy(
-            repositoryName="app", lifecyclePolicyText=LIFECYCLE
+            repositoryName="app", lifecyclePolicyText=KEEP_ONE_LIFECYCLE
         ),
         "GetLifecyclePolicy": lambda: c.get_lifecycle_policy(repositoryName="app"),
         "StartLifecyclePolicyPreview": lambda: (

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import make_layout, sha256
+from helpers import make_layout, sha256, upload_blob
 
 SKOPEO = shutil.which("skopeo")
 pytestmark = pytest.mark.skipif(
@@ -84,17 +84,8 @@ def put_layout_with_boto3(
     manifest = manifests[entry["digest"]]
     doc = json.loads(manifest)
     for blob in [doc["config"], *doc["layers"]]:
-        data = (layout / "blobs" / "sha256" / blob["digest"].split(":")[1]).read_bytes()
-        upload = client.initiate_layer_upload(repositoryName=repository)["uploadId"]
-        client.upload_layer_part(
-            repositoryName=repository,
-            uploadId=upload,
-            partFirstByte=0,
-            partLastByte=len(data) - 1,
-            layerPartBlob=data,
-        )
-        client.complete_layer_upload(
-            repositoryName=repository, uploadId=upload, layerDigests=[blob["digest"]]
+        upload_blob(
+            client, repository, (layout / "blobs" / "sha256" / blob["digest"].split(":")[1]).read_bytes()
         )
     client.put_image(repositoryName=repository, imageManifest=manifest.decode(), imageTag=tag)
     return str(entry["digest"])

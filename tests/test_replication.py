@@ -7,7 +7,7 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
-from helpers import image_manifest, requires_member
+from helpers import KEEP_ONE_LIFECYCLE, image_manifest, requires_member
 
 from pytest_ecr.protocol.model import service_model
 
@@ -15,18 +15,6 @@ ACCOUNT = "123456789012"
 OTHER = "222222222222"
 EU = {"region": "eu-west-1", "registryId": ACCOUNT}
 DELAY = 30.0
-LIFECYCLE = json.dumps(
-    {
-        "rules": [
-            {
-                "rulePriority": 1,
-                "description": "keep one",
-                "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 1},
-                "action": {"type": "expire"},
-            }
-        ]
-    }
-)
 
 
 def rule(*destinations: dict, filters: tuple[str, ...] = (), delete: bool | None = None) -> dict:
@@ -305,7 +293,7 @@ def test_policies_are_not_replicated(ecr, ecr_client):
             }
         ),
     )
-    ecr_client.put_lifecycle_policy(repositoryName="app", lifecyclePolicyText=LIFECYCLE)
+    ecr_client.put_lifecycle_policy(repositoryName="app", lifecyclePolicyText=KEEP_ONE_LIFECYCLE)
     configure(ecr_client, rule(EU))
     ecr.push_image("app", "v1")
     ecr.clock.advance(DELAY)
@@ -449,7 +437,7 @@ def test_lifecycle_expirations_are_mirrored(ecr, ecr_client):
     old = ecr.push_image("app", "old", pushed_days_ago=2)
     new = ecr.push_image("app", "new")
     ecr.clock.advance(DELAY)
-    ecr_client.put_lifecycle_policy(repositoryName="app", lifecyclePolicyText=LIFECYCLE)
+    ecr_client.put_lifecycle_policy(repositoryName="app", lifecyclePolicyText=KEEP_ONE_LIFECYCLE)
     [action] = ecr.run_lifecycle("app")
     assert action.image_digest == old.digest
     ecr.clock.advance(DELAY)
