@@ -343,6 +343,9 @@ class Registry:
     signing_configuration: dict[str, Any] | None = None
     #: pull-time update exclusions: principal ARN -> registration time
     pull_time_exclusions: dict[str, float] = field(default_factory=dict)
+    #: repository creation templates by prefix (without a trailing "/"), each the
+    #: RepositoryCreationTemplate structure plus private "_"-prefixed bookkeeping
+    creation_templates: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass

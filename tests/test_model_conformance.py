@@ -179,6 +179,14 @@ def test_every_implemented_operation_answers_within_its_shape(ecr, ecr_client):
         "DeregisterPullTimeUpdateExclusion": lambda: c.deregister_pull_time_update_exclusion(
             principalArn="arn:aws:iam::123456789012:role/ci"
         ),
+        "CreateRepositoryCreationTemplate": lambda: c.create_repository_creation_template(
+            prefix="prod", appliedFor=["REPLICATION"], description="d"
+        ),
+        "DescribeRepositoryCreationTemplates": lambda: c.describe_repository_creation_templates(),
+        "UpdateRepositoryCreationTemplate": lambda: c.update_repository_creation_template(
+            prefix="prod", imageTagMutability="IMMUTABLE"
+        ),
+        "DeleteRepositoryCreationTemplate": lambda: c.delete_repository_creation_template(prefix="prod"),
         "BatchDeleteImage": lambda: c.batch_delete_image(repositoryName="app", imageIds=[{"imageTag": "v1"}]),
         "DeleteRepository": lambda: c.delete_repository(repositoryName="app", force=True),
     }

@@ -196,3 +196,11 @@ class ExclusionAlreadyExistsException(ECRError):
 
 class ExclusionNotFoundException(ECRError):
     pass
+
+
+class TemplateAlreadyExistsException(ECRError):
+    pass
+
+
+class TemplateNotFoundException(ECRError):
+    pass

@@ -49,6 +49,7 @@ def handlers() -> dict[str, Handler]:
         scanning,
         signing,
         tagging,
+        templates,
     )
 
     return HANDLERS
