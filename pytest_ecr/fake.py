@@ -5,11 +5,11 @@ from __future__ import annotations
 import itertools
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import _hook, synthetic
+from . import _hook, synthetic, upstreams
 from ._hook import FAKE_CREDENTIALS
 from .calls import CallLog
 from .clock import Clock
@@ -523,12 +523,67 @@ class FakeECR:
                 done.extend(evaluate_policy(self.context(repo.registry_id, repo.region), repo))
             return done
 
+    def upstream_image(
+        self,
+        registry_url: str,
+        repository: str,
+        tags: Sequence[str] | str = "latest",
+        *,
+        platforms: Sequence[str] = (),
+        size: int | None = None,
+        format: str = "oci",
+    ) -> str:
+        """Put a synthetic image in the fake upstream registry ``registry_url`` (for example
+        ``registry-1.docker.io``), repository ``repository``, under ``tags``, for pull-through cache
+        rules to pull (see :doc:`pull_through_cache`). ``platforms`` makes it multi-arch. Returns
+        its digest."""
+        image = upstreams.build(
+            f"upstream:{registry_url}/{repository}#{next(self._image_counter)}",
+            size=size,
+            format=format,
+            platforms=platforms,
+        )
+        with self._lock:
+            for tag in [tags] if isinstance(tags, str) else tags:
+                self.store.upstreams.add(registry_url, repository, tag, image)
+        return upstreams.manifest_digest(image)
+
+    def upstream_failure(self, registry_url: str, repository: str, code: str) -> None:
+        """Make every pull of ``repository`` from ``registry_url`` fail with ``code``
+        (``UpstreamAccessDenied``, ``UpstreamTooManyRequests`` or ``UpstreamUnavailable``)."""
+        if code not in upstreams.UPSTREAM_FAILURES:
+            raise ValueError(f"code must be one of {', '.join(upstreams.UPSTREAM_FAILURES)}, got {code!r}")
+        with self._lock:
+            self.store.upstreams.failures[(registry_url, repository)] = code
+
+    def upstream_provider(
+        self, supply: Callable[[upstreams.UpstreamRequest], dict[str, Any] | None]
+    ) -> upstreams.UpstreamProvider:
+        """An ``Options.upstream_images`` provider from ``supply``, which answers a request with
+        :meth:`upstream_image` options (or None: the upstream has no such image)."""
+
+        def provide(request: upstreams.UpstreamRequest) -> upstreams.UpstreamImage | None:
+            spec = supply(request)
+            if spec is None:
+                return None
+            unique = f"upstream:{request.registry_url}/{request.repository}#{next(self._image_counter)}"
+            return upstreams.build(unique, **spec)
+
+        return provide
+
     def seed(
         self,
         repositories: Sequence[str | dict[str, Any]] = (),
         images: dict[str, Sequence[Any]] | None = None,
+        upstream: dict[str, dict[str, Sequence[Any]]] | None = None,
     ) -> None:
-        """Create repositories and push images as the ``ecr_seed`` marker describes."""
+        """Create repositories, push images and seed upstream registries as the ``ecr_seed``
+        marker describes."""
+        for registry_url, repos in (upstream or {}).items():
+            for repository, entries in repos.items():
+                for entry in entries:
+                    spec = {"tags": entry} if isinstance(entry, str) else dict(entry)
+                    self.upstream_image(registry_url, repository, spec.pop("tags", "latest"), **spec)
         for entry in repositories:
             params = {"repositoryName": entry} if isinstance(entry, str) else dict(entry)
             self.create_repository(params.pop("repositoryName"), **params)

@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 DOCS = "https://pytest-ecr.readthedocs.io/en/latest"
 _CONFIG = pytest.StashKey[Config]()
 MARKERS = {
-    "ecr_seed": "ecr_seed(repositories=(), images=None): create repositories and push synthetic images "
-    f"before the test (activates the `ecr` fixture). See {DOCS}/markers.html",
+    "ecr_seed": "ecr_seed(repositories=(), images=None, upstream=None): create repositories, push synthetic "
+    f"images and seed upstream registries before the test (activates the `ecr` fixture). See {DOCS}/markers.html",
     "ecr_config": "ecr_config(account_id=None, region=None, allow_services=None): settings of the fake for "
     f"this test, over command line and ini. See {DOCS}/configuration.html",
     "ecr_time": "ecr_time(moment): freeze time (freezegun) at `moment` (ISO 8601 string, datetime or epoch "
@@ -40,13 +40,21 @@ _hook.install()
 
 
 def _seed_args(
-    repositories: Sequence[str | dict[str, Any]] = (), images: dict[str, Sequence[Any]] | None = None
-) -> tuple[Sequence[str | dict[str, Any]], dict[str, Sequence[Any]] | None]:
+    repositories: Sequence[str | dict[str, Any]] = (),
+    images: dict[str, Sequence[Any]] | None = None,
+    upstream: dict[str, dict[str, Sequence[Any]]] | None = None,
+) -> tuple[
+    Sequence[str | dict[str, Any]],
+    dict[str, Sequence[Any]] | None,
+    dict[str, dict[str, Sequence[Any]]] | None,
+]:
     if isinstance(repositories, (str, dict)):
         raise TypeError("repositories= takes a list of names or CreateRepository parameter dicts")
     if images is not None and not isinstance(images, dict):
         raise TypeError("images= takes a dict of repository name -> list of images")
-    return repositories, images
+    if upstream is not None and not all(isinstance(v, dict) for v in dict(upstream).values()):
+        raise TypeError("upstream= takes a dict of registry URL -> {repository: list of images}")
+    return repositories, images, upstream
 
 
 def _config_args(
@@ -131,13 +139,15 @@ def ecr(request: pytest.FixtureRequest) -> Iterator[FakeECR]:
     time_marker = request.node.get_closest_marker("ecr_time")
     moment = _marker_call(time_marker, _time_args) if time_marker else None
     hook = request.config.hook.pytest_ecr_scan_findings
+    upstream_hook = request.config.hook.pytest_ecr_upstream_image
     with FakeECR(
         cfg.account_id, cfg.region, cfg.allow_services, scan_findings=lambda scan: hook(scan=scan)
     ) as fake:
+        fake.options.upstream_images = fake.upstream_provider(lambda wanted: upstream_hook(request=wanted))
         if moment is not None:
             fake.clock.freeze(moment)  # before seeding, so pushed_days_ago counts from it
-        for repositories, images in seeds:
-            fake.seed(repositories, images)
+        for repositories, images, upstream in seeds:
+            fake.seed(repositories, images, upstream)
         yield fake
     problems = fake.problems()
     if problems:

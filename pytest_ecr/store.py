@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .upstreams import Upstreams
+
 
 @dataclass
 class Blob:
@@ -346,6 +348,9 @@ class Registry:
     #: repository creation templates by prefix (without a trailing "/"), each the
     #: RepositoryCreationTemplate structure plus private "_"-prefixed bookkeeping
     creation_templates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: pull-through cache rules by prefix (without a trailing "/"), each the PullThroughCacheRule
+    #: structure plus private "_"-prefixed bookkeeping
+    pull_through_rules: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -357,6 +362,8 @@ class Store:
     replication_queue: list[tuple[float, int, PendingReplication]] = field(default_factory=list)
     #: set while replicas are written, so that they are not replicated again (no chaining)
     replicating: bool = False
+    #: the fake's upstream registries (what pull-through cache rules pull from)
+    upstreams: Upstreams = field(default_factory=Upstreams)
     _seq: Any = field(default_factory=itertools.count)
 
     def registry(self, account: str, region: str) -> Registry:

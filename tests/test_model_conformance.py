@@ -187,6 +187,18 @@ def test_every_implemented_operation_answers_within_its_shape(ecr, ecr_client):
             prefix="prod", imageTagMutability="IMMUTABLE"
         ),
         "DeleteRepositoryCreationTemplate": lambda: c.delete_repository_creation_template(prefix="prod"),
+        "CreatePullThroughCacheRule": lambda: c.create_pull_through_cache_rule(
+            ecrRepositoryPrefix="quay", upstreamRegistryUrl="quay.io"
+        ),
+        "DescribePullThroughCacheRules": lambda: c.describe_pull_through_cache_rules(),
+        "UpdatePullThroughCacheRule": lambda: c.update_pull_through_cache_rule(
+            ecrRepositoryPrefix="quay",
+            credentialArn="arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/quay-abc",
+        ),
+        "ValidatePullThroughCacheRule": lambda: c.validate_pull_through_cache_rule(
+            ecrRepositoryPrefix="quay"
+        ),
+        "DeletePullThroughCacheRule": lambda: c.delete_pull_through_cache_rule(ecrRepositoryPrefix="quay"),
         "BatchDeleteImage": lambda: c.batch_delete_image(repositoryName="app", imageIds=[{"imageTag": "v1"}]),
         "DeleteRepository": lambda: c.delete_repository(repositoryName="app", force=True),
     }
@@ -196,3 +208,9 @@ def test_every_implemented_operation_answers_within_its_shape(ecr, ecr_client):
         if name in modelled:
             call()
     assert {e.operation for e in ecr.calls if e.error_code is None} == modelled
+
+
+def test_every_operation_of_the_model_is_implemented():
+    """All of botocore's ECR operations answer; none is NotImplementedByFake."""
+    missing = sorted(operation_names() - set(handlers()))
+    assert not missing, f"operations of the installed botocore's ECR model without a handler: {missing}"

@@ -10,7 +10,7 @@ from pytest_ecr import mock_ecr
 def test_markers_are_registered(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--markers")
     result.stdout.fnmatch_lines(
-        ["@pytest.mark.ecr_seed(repositories=(), images=None)*", "@pytest.mark.ecr_config(*"]
+        ["@pytest.mark.ecr_seed(repositories=(), images=None, upstream=None)*", "@pytest.mark.ecr_config(*"]
     )
 
 

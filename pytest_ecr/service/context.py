@@ -9,6 +9,7 @@ from typing import Any
 
 from ..clock import Clock
 from ..store import Registry, Repository, Store
+from ..upstreams import UpstreamProvider
 from .errors import RepositoryNotFoundException
 
 
@@ -87,6 +88,9 @@ class Options:
     #: virtual seconds from the push of an image to its managed-signing jobs finishing (the
     #: signature then listed by ListImageReferrers): two polls of a 5 s waiter loop
     signing_seconds: float = 10.0
+    #: supplies upstream images tests did not seed, for pull-through cache rules (the pytest hook,
+    #: in the plugin); None = only seeded content
+    upstream_images: UpstreamProvider | None = None
 
 
 @dataclass

@@ -204,3 +204,19 @@ class TemplateAlreadyExistsException(ECRError):
 
 class TemplateNotFoundException(ECRError):
     pass
+
+
+class PullThroughCacheRuleAlreadyExistsException(ECRError):
+    pass
+
+
+class PullThroughCacheRuleNotFoundException(ECRError):
+    pass
+
+
+class SecretNotFoundException(ECRError):
+    pass
+
+
+class UnsupportedUpstreamRegistryException(ECRError):
+    pass

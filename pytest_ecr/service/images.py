@@ -253,14 +253,28 @@ def batch_get_image(
     registryId: str | None = None,
     acceptedMediaTypes: list[str] | None = None,
 ) -> dict[str, Any]:
+    from .pull_through_rules import pull_through  # pull-through caching builds on this module
+
+    # A pull-through cache rule first fetches what the cache lacks (creating the repository).
+    fetched = pull_through(ctx, repositoryName, registryId, imageIds)
+    upstream = fetched or {}
+    if fetched is not None and repositoryName not in ctx.registry(registryId).repositories:
+        # Nothing could be fetched, so nothing was created: every id fails.
+        return {
+            "images": [],
+            "failures": [
+                _id_failure(i) or upstream.get(n) or _failure(i, "ImageNotFound", NOT_FOUND_REASON)
+                for n, i in enumerate(imageIds)
+            ],
+        }
     repo = ctx.repository(repositoryName, registryId)
     images: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
     seen: set[tuple[str, str | None]] = set()
     now = ctx.clock.now()
     records = records_pulls(ctx, repo)  # not for a principal excluded from pull-time updates
-    for image_id in imageIds:
-        failure = _id_failure(image_id)
+    for position, image_id in enumerate(imageIds):
+        failure = _id_failure(image_id) or upstream.get(position)
         image = _find(repo, image_id) if failure is None else None
         tag = image_id.get("imageTag")
         if failure is not None:

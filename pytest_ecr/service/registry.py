@@ -41,6 +41,7 @@ def handlers() -> dict[str, Handler]:
         layers,
         lifecycle,
         policies,
+        pull_through_rules,
         pull_time,
         referrers,
         registry_policy,
