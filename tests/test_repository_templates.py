@@ -9,6 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 from helpers import KEEP_ONE_LIFECYCLE
 
+from pytest_ecr.protocol.model import service_model
 from pytest_ecr.service.templates import MAX_TEMPLATES
 
 ACCOUNT = "123456789012"
@@ -240,7 +241,7 @@ def test_longest_prefix_wins_then_root_and_only_for_its_scenario(ecr, ecr_client
 def test_create_repository_never_uses_a_template(ecr, ecr_client):
     ecr_client.create_repository_creation_template(
         prefix="ROOT",
-        appliedFor=["REPLICATION", "PULL_THROUGH_CACHE", "CREATE_ON_PUSH"],
+        appliedFor=list(service_model().shape_for("RCTAppliedFor").enum),  # CREATE_ON_PUSH is newer than 1.41
         imageTagMutability="IMMUTABLE",
         repositoryPolicy=POLICY,
     )
