@@ -320,3 +320,22 @@ def test_the_hook_supplies_what_was_not_seeded(pytester):
         """
     )
     pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=1)
+
+
+def test_a_registry_pull_goes_through_the_cache(ecr, ecr_client, ecr_server):
+    import base64
+    import urllib.request
+
+    digest = ecr.upstream_image("quay.io", "coreos/etcd", "v3")
+    ecr_client.create_pull_through_cache_rule(ecrRepositoryPrefix="quay", upstreamRegistryUrl="quay.io")
+    token = base64.b64encode(f"AWS:{ecr_server.password}".encode()).decode()
+    request = urllib.request.Request(
+        f"http://{ecr_server.registry}/v2/quay/coreos/etcd/manifests/v3",
+        headers={"Authorization": f"Basic {token}", "Accept": "application/vnd.oci.image.manifest.v1+json"},
+    )
+
+    with urllib.request.urlopen(request) as answer:
+        assert answer.headers["Docker-Content-Digest"] == digest
+
+    [detail] = ecr_client.describe_images(repositoryName="quay/coreos/etcd")["imageDetails"]
+    assert (detail["imageDigest"], detail["imageTags"]) == (digest, ["v3"])

@@ -31,6 +31,7 @@ from ..service.errors import (
     RepositoryNotFoundException,
     UploadNotFoundException,
 )
+from ..service.pull_through_rules import pull_through
 from ..store import Blob, Repository
 from .messages import Reply, Request, json_reply
 
@@ -108,6 +109,10 @@ def _route(ctx: Context, request: Request) -> Reply:
     name, kind, ref = match.group("name"), match.group("kind"), match.group("ref")
     if not (2 <= len(name) <= 256 and _NAME_RE.fullmatch(name)):
         raise OciError(400, "NAME_INVALID", "invalid repository name", {"name": name})
+    if kind == "manifests" and method in ("GET", "HEAD"):
+        # A registry pull goes through a pull-through cache rule as BatchGetImage does: the first
+        # one creates the repository and caches the image.
+        pull_through(ctx, name, None, [_image_id(ref)])
     repo = _repository(ctx, name)
     if kind == "manifests":
         return _manifests(ctx, repo, ref, request)
