@@ -189,3 +189,32 @@ def test_a_synthetic_image_is_pulled_as_is(ecr, ecr_server, tmp_path):
 
     [entry] = json.loads((tmp_path / "out" / "index.json").read_text())["manifests"]
     assert entry["digest"] == pushed.digest
+
+
+def test_a_push_creates_the_repository_a_create_on_push_template_covers(
+    ecr, ecr_client, ecr_server, tmp_path
+):
+    model = ecr_client.meta.service_model.shape_for("RCTAppliedFor")
+    if "CREATE_ON_PUSH" not in model.enum:
+        pytest.skip("this botocore's ECR model has no CREATE_ON_PUSH")
+    ecr_client.create_repository_creation_template(
+        prefix="team", appliedFor=["CREATE_ON_PUSH"], imageTagMutability="IMMUTABLE"
+    )
+    make_layout(tmp_path / "layout", {"v1": ["linux/amd64"]})
+
+    ok(
+        skopeo(
+            "copy",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            creds(ecr_server),
+            f"oci:{tmp_path / 'layout'}:v1",
+            f"docker://{ecr_server.registry}/team/new-app:v1",
+        )
+    )
+
+    [repo] = ecr_client.describe_repositories(repositoryNames=["team/new-app"])["repositories"]
+    assert repo["imageTagMutability"] == "IMMUTABLE"
+    assert [i["imageTag"] for i in ecr_client.list_images(repositoryName="team/new-app")["imageIds"]] == [
+        "v1"
+    ]

@@ -32,6 +32,7 @@ from ..service.errors import (
     UploadNotFoundException,
 )
 from ..service.pull_through_rules import pull_through
+from ..service.templates import create_repository_for, matching_template
 from ..store import Blob, Repository
 from .messages import Reply, Request, json_reply
 
@@ -113,6 +114,13 @@ def _route(ctx: Context, request: Request) -> Reply:
         # A registry pull goes through a pull-through cache rule as BatchGetImage does: the first
         # one creates the repository and caches the image.
         pull_through(ctx, name, None, [_image_id(ref)])
+    elif (
+        method in ("POST", "PUT", "PATCH")
+        and name not in ctx.registry().repositories
+        and matching_template(ctx.registry(), name, "CREATE_ON_PUSH") is not None
+    ):
+        # A push to a missing repository creates it when a CREATE_ON_PUSH template covers it.
+        create_repository_for(ctx, name, "CREATE_ON_PUSH")
     repo = _repository(ctx, name)
     if kind == "manifests":
         return _manifests(ctx, repo, ref, request)
