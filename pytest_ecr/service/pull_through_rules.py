@@ -36,9 +36,9 @@ from .errors import (
 )
 from .pagination import forbid_paging_with_ids, page
 from .registry import operation
+from .templates import ROOT, check_own_role, create_repository_for, prefix_key
 
 MAX_RULES = 50
-ROOT = "ROOT"
 #: upstream registry -> its URL (None: the URL names an account, checked by _ECR_URL / _AZURE_URL)
 UPSTREAM_URLS: dict[str, str | None] = {
     "ecr-public": "public.ecr.aws",
@@ -62,11 +62,6 @@ NEEDS_CREDENTIAL = (
 _ECR_URL = re.compile(r"([0-9]{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?")
 _AZURE_URL = re.compile(r"[a-z0-9]{5,50}\.azurecr\.io")
 _SECRET = re.compile(r"arn:[^:]+:secretsmanager:([a-z0-9-]+):([0-9]{12}):secret:.+")
-_ROLE = re.compile(r"arn:aws(?:-[a-z]+)*:iam::([0-9]{12}):role/\S+")
-
-
-def _key(prefix: str) -> str:
-    return prefix if prefix == ROOT else prefix.rstrip("/")
 
 
 def _upstream_of(url: str, upstream: str | None) -> str:
@@ -95,14 +90,6 @@ def _check_secret(ctx: Context, reg: Registry, credential: str) -> None:
         )
 
 
-def _check_role(reg: Registry, role: str) -> None:
-    match = _ROLE.fullmatch(role)
-    if match is None or match.group(1) != reg.account:
-        raise ValidationException(
-            f"Invalid customRoleArn '{role}': it must be an IAM role of the registry's account {reg.account}"
-        )
-
-
 def _check_access(
     ctx: Context, reg: Registry, upstream: str, credential: str | None, role: str | None
 ) -> None:
@@ -120,7 +107,7 @@ def _check_access(
     if credential is not None:
         _check_secret(ctx, reg, credential)
     if role is not None:
-        _check_role(reg, role)
+        check_own_role(reg.account, role)
 
 
 def _public(rule: dict[str, Any], *names: str) -> dict[str, Any]:
@@ -129,7 +116,7 @@ def _public(rule: dict[str, Any], *names: str) -> dict[str, Any]:
 
 def _find(ctx: Context, registry_id: str | None, prefix: str) -> tuple[Registry, dict[str, Any]]:
     reg = ctx.registry(registry_id)
-    rule = reg.pull_through_rules.get(_key(prefix))
+    rule = reg.pull_through_rules.get(prefix_key(prefix))
     if rule is None:
         raise PullThroughCacheRuleNotFoundException(
             f"The pull through cache rule with prefix '{prefix}' does not exist in the registry with id "
@@ -166,12 +153,12 @@ def create_pull_through_cache_rule(
     upstream = _upstream_of(upstreamRegistryUrl, upstreamRegistry)
     if upstreamRepositoryPrefix is not None and upstream != "ecr":
         raise ValidationException("upstreamRepositoryPrefix can only be used with upstream registry 'ecr'")
-    if _key(ecrRepositoryPrefix) == ROOT and upstream != "ecr":
+    if prefix_key(ecrRepositoryPrefix) == ROOT and upstream != "ecr":
         raise ValidationException(
             "The ecrRepositoryPrefix 'ROOT' can only be used with upstream registry 'ecr'"
         )
     _check_access(ctx, reg, upstream, credentialArn, customRoleArn)
-    key = _key(ecrRepositoryPrefix)
+    key = prefix_key(ecrRepositoryPrefix)
     if key in reg.pull_through_rules:
         raise PullThroughCacheRuleAlreadyExistsException(
             "A pull through cache rule with these settings already exists for the private registry"
@@ -256,7 +243,7 @@ def delete_pull_through_cache_rule(
     ctx: Context, *, ecrRepositoryPrefix: str, registryId: str | None = None
 ) -> dict[str, Any]:
     reg, rule = _find(ctx, registryId, ecrRepositoryPrefix)
-    del reg.pull_through_rules[_key(ecrRepositoryPrefix)]  # cached repositories stay
+    del reg.pull_through_rules[prefix_key(ecrRepositoryPrefix)]  # cached repositories stay
     return _public(rule, *(f for f in RULE_FIELDS if f != "upstreamRegistry"))
 
 
@@ -288,8 +275,8 @@ def rule_for(reg: Registry, name: str) -> tuple[dict[str, Any], str] | None:
         return None
     rule, rest = best
     upstream_prefix = rule.get("upstreamRepositoryPrefix")
-    if upstream_prefix and _key(upstream_prefix) != ROOT:
-        rest = f"{_key(upstream_prefix)}/{rest}"
+    if upstream_prefix and prefix_key(upstream_prefix) != ROOT:
+        rest = f"{prefix_key(upstream_prefix)}/{rest}"
     return rule, rest
 
 
@@ -368,8 +355,6 @@ def pull_through(
             }
             continue
         if repo is None:
-            from .templates import create_repository_for  # templates build on repositories
-
             repo = create_repository_for(replace(ctx, account=reg.account), name, "PULL_THROUGH_CACHE")
         _cache(ctx, repo, fetched, tag)
     return failures

@@ -45,8 +45,19 @@ MAX_TEMPLATES = 300
 _ROLE_RE = re.compile(r"arn:aws(?:-[a-z]+)*:iam::([0-9]{12}):role/\S+")
 
 
-def _key(prefix: str) -> str:
+def prefix_key(prefix: str) -> str:
+    """A repository prefix as templates and pull-through rules compare it: no trailing "/"."""
     return prefix if prefix == ROOT else prefix.rstrip("/")
+
+
+def check_own_role(account: str, role: str) -> None:
+    """A ``customRoleArn`` must be an IAM role of the registry's own account (templates and
+    pull-through rules both say so)."""
+    match = _ROLE_RE.fullmatch(role)
+    if match is None or match.group(1) != account:
+        raise ValidationException(
+            f"Invalid customRoleArn '{role}': it must be an IAM role of the registry's account {account}"
+        )
 
 
 def matching_template(reg: Registry, name: str, applied_for: str) -> dict[str, Any] | None:
@@ -133,11 +144,7 @@ def _settings(ctx: Context, reg: Registry, fields: dict[str, Any]) -> dict[str, 
         out["lifecyclePolicy"] = lifecycle_rules.normalise(lifecycle_rules.parse(text)) if text else text
     if "customRoleArn" in fields:
         role = fields["customRoleArn"]
-        match = _ROLE_RE.fullmatch(role)
-        if match is None or match.group(1) != reg.account:
-            raise ValidationException(
-                f"Invalid customRoleArn '{role}': it must be an IAM role of the registry's account {reg.account}"
-            )
+        check_own_role(reg.account, role)
         out["customRoleArn"] = role
     return out
 
@@ -162,7 +169,7 @@ def _public(template: dict[str, Any]) -> dict[str, Any]:
 
 
 def _find(reg: Registry, prefix: str) -> dict[str, Any]:
-    template = reg.creation_templates.get(_key(prefix))
+    template = reg.creation_templates.get(prefix_key(prefix))
     if template is None:
         raise TemplateNotFoundException(
             f"The repository creation template with prefix '{prefix}' does not exist in the registry "
@@ -179,7 +186,7 @@ def create_repository_creation_template(
     ctx: Context, *, prefix: str, appliedFor: list[str], **fields: Any
 ) -> dict[str, Any]:
     reg = ctx.registry()
-    key = _key(prefix)
+    key = prefix_key(prefix)
     template = {"prefix": prefix, **_settings(ctx, reg, {"appliedFor": appliedFor, **fields})}
     _needs_role(template)
     if key in reg.creation_templates:
@@ -209,8 +216,8 @@ def describe_repository_creation_templates(
     reg = ctx.registry()
     templates = list(reg.creation_templates.values())
     if prefixes is not None:
-        wanted = {_key(p) for p in prefixes}
-        templates = [t for t in templates if _key(t["prefix"]) in wanted]  # unknown ones are absent
+        wanted = {prefix_key(p) for p in prefixes}
+        templates = [t for t in templates if prefix_key(t["prefix"]) in wanted]  # unknown ones are absent
     found, token = page(
         templates,
         key=lambda t: t["_seq"],
@@ -232,7 +239,7 @@ def update_repository_creation_template(ctx: Context, *, prefix: str, **fields: 
     updated = {**current, **_settings(ctx, reg, fields)}
     _needs_role(updated)
     updated["updatedAt"] = ctx.clock.now()
-    reg.creation_templates[_key(prefix)] = updated
+    reg.creation_templates[prefix_key(prefix)] = updated
     return _answer(reg, updated)
 
 
@@ -240,5 +247,5 @@ def update_repository_creation_template(ctx: Context, *, prefix: str, **fields: 
 def delete_repository_creation_template(ctx: Context, *, prefix: str) -> dict[str, Any]:
     reg = ctx.registry()
     template = _find(reg, prefix)
-    del reg.creation_templates[_key(prefix)]
+    del reg.creation_templates[prefix_key(prefix)]
     return _answer(reg, template)
