@@ -323,6 +323,8 @@ class AuthToken:
     account: str
     region: str
     expires_at: float
+    #: who asked for it (registry requests made with it act as that principal)
+    principal: str = ""
 
 
 @dataclass

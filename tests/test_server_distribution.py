@@ -550,3 +550,24 @@ def test_concurrent_pushes_share_one_consistent_state(
     assert len(set(digests)) == 16
     assert ecr.repository(REPO).tag_index == {f"v{n}": d for n, d in enumerate(digests)}
     assert len(ecr.client().list_images(repositoryName=REPO)["imageIds"]) == 16
+
+
+def test_registry_pulls_act_as_the_principal_the_token_was_issued_to(
+    ecr: FakeECR, ecr_server: EcrServer, registry: Registry
+) -> None:
+    scanner = "arn:aws:iam::123456789012:role/scanner"
+    # the registry fixture made REPO
+    pushed = ecr.push_image(REPO, "v1")
+    ecr.client().register_pull_time_update_exclusion(principalArn=scanner)
+    token = ecr.client(principal=scanner).get_authorization_token()["authorizationData"][0][
+        "authorizationToken"
+    ]
+    as_scanner = Registry(ecr_server, token)
+
+    answer, _ = as_scanner.send("GET", f"/v2/{REPO}/manifests/v1", Accept=OCI_MANIFEST)
+    as_scanner.conn.close()
+
+    assert answer.status == 200
+    assert ecr.repository(REPO).images[pushed.digest].last_pulled_at is None  # an excluded principal
+    assert registry.send("GET", f"/v2/{REPO}/manifests/v1", Accept=OCI_MANIFEST)[0].status == 200
+    assert ecr.repository(REPO).images[pushed.digest].last_pulled_at is not None

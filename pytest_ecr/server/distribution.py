@@ -86,7 +86,7 @@ def _grant_context(fake: FakeECR, request: Request) -> Context:
     grant = token_grant(fake.store, credential.strip(), fake.clock.now())
     if grant is None:
         raise _unauthorized(fake, "Your authorization token is invalid or has expired.")
-    return fake.context(grant.account, grant.region)
+    return fake.context(grant.account, grant.region, grant.principal or None)
 
 
 def answer(fake: FakeECR, request: Request) -> Reply:

@@ -22,7 +22,7 @@ def get_authorization_token(ctx: Context, *, registryIds: list[str] | None = Non
     expires_at = ctx.clock.now() + TOKEN_LIFETIME
     # Real passwords are long opaque base64 strings; clients must not assume a length.
     password = base64.b64encode(secrets.token_bytes(96)).decode("ascii")
-    ctx.store.tokens[password] = AuthToken(ctx.account, ctx.region, expires_at)
+    ctx.store.tokens[password] = AuthToken(ctx.account, ctx.region, expires_at, ctx.principal)
     token = base64.b64encode(f"AWS:{password}".encode()).decode("ascii")
     return {
         "authorizationData": [
