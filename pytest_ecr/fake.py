@@ -292,18 +292,20 @@ class FakeECR:
         )
 
     def repository(self, name: str, account: str | None = None, region: str | None = None) -> Repository:
-        """The stored state of a repository, or a KeyError listing those that exist."""
+        """The stored state of a repository, or a KeyError listing those that exist. It is what a
+        request would see now: due replications, restores, signing jobs and lifecycle runs are
+        applied first."""
         __tracebackhide__ = True
-        if self.store.replication_queue:  # as a request would see it
-            with self._lock:
+        with self._lock:
+            if self.store.replication_queue:
                 settle_replications(self.context())
-        reg = self.store.registry(account or self.account_id, region or self.region)
-        if name not in reg.repositories:
-            raise KeyError(
-                f"no repository {name!r} in account {reg.account} / {reg.region}; "
-                f"existing: {sorted(reg.repositories) or 'none'}"
-            )
-        return reg.repositories[name]
+            reg = self.store.registry(account or self.account_id, region or self.region)
+            if name not in reg.repositories:
+                raise KeyError(
+                    f"no repository {name!r} in account {reg.account} / {reg.region}; "
+                    f"existing: {sorted(reg.repositories) or 'none'}"
+                )
+            return self.context(reg.account, reg.region).repository(name)
 
     def _push(
         self,
