@@ -43,15 +43,17 @@ TERMINAL = ("COMPLETE", "FAILED", "STOPPED")
 RETENTION_SECONDS = 90 * 86400.0
 
 
-def _replications(reg: Registry, destination: dict[str, str]) -> list[tuple[str, str, str | None]]:
-    rules = [
+def _rules_to(reg: Registry, destination: dict[str, str]) -> list[dict[str, Any]]:
+    """The replication rules of ``reg`` that send to ``destination``."""
+    wanted = (destination["registryId"], destination["region"])
+    return [
         r
         for r in reg.replication_rules
-        if any(
-            d["region"] == destination["region"] and d["registryId"] == destination["registryId"]
-            for d in r["destinations"]
-        )
+        if any((d["registryId"], d["region"]) == wanted for d in r["destinations"])
     ]
+
+
+def _replications(rules: list[dict[str, Any]], reg: Registry) -> list[tuple[str, str, str | None]]:
     items: list[tuple[str, str, str | None]] = []
     for repo in reg.repositories.values():
         if not any(rule_matches(r, repo.name) for r in rules):
@@ -69,12 +71,8 @@ def start_replication_backfill(
     ctx: Context, *, destination: dict[str, str], registryId: str | None = None
 ) -> dict[str, Any]:
     reg = ctx.registry(registryId)
-    configured = any(
-        d["region"] == destination["region"] and d["registryId"] == destination["registryId"]
-        for r in reg.replication_rules
-        for d in r["destinations"]
-    )
-    if not configured:
+    rules = _rules_to(reg, destination)
+    if not rules:
         raise ValidationException(
             f"The destination with region '{destination['region']}' and registry id "
             f"'{destination['registryId']}' is not in the replication configuration of the registry "
@@ -97,7 +95,7 @@ def start_replication_backfill(
         reg.region,
         {"region": destination["region"], "registryId": destination["registryId"]},
         now,
-        _replications(reg, destination),
+        _replications(rules, reg),
     )
     reg.backfills[backfill.backfill_id] = backfill
     due = now + ctx.options.backfill_preparation_seconds
