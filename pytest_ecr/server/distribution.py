@@ -110,17 +110,17 @@ def _route(ctx: Context, request: Request) -> Reply:
     name, kind, ref = match.group("name"), match.group("kind"), match.group("ref")
     if not (2 <= len(name) <= 256 and _NAME_RE.fullmatch(name)):
         raise OciError(400, "NAME_INVALID", "invalid repository name", {"name": name})
-    if kind == "manifests" and method in ("GET", "HEAD"):
-        # A registry pull goes through a pull-through cache rule as BatchGetImage does: the first
-        # one creates the repository and caches the image.
-        pull_through(ctx, name, None, [_image_id(ref)])
-    elif (
-        method in ("POST", "PUT", "PATCH")
-        and name not in ctx.registry().repositories
-        and matching_template(ctx.registry(), name, "CREATE_ON_PUSH") is not None
-    ):
-        # A push to a missing repository creates it when a CREATE_ON_PUSH template covers it.
-        create_repository_for(ctx, name, "CREATE_ON_PUSH")
+    reg = ctx.registry()
+    if name not in reg.repositories:
+        # Repositories ECR creates on the way: the first pull through a pull-through cache rule
+        # (BatchGetImage, below, fetches for a repository that exists), or a push that a
+        # CREATE_ON_PUSH template covers.
+        if kind == "manifests" and method in ("GET", "HEAD"):
+            pull_through(ctx, name, None, [_image_id(ref)])
+        elif (
+            method in ("POST", "PUT", "PATCH") and matching_template(reg, name, "CREATE_ON_PUSH") is not None
+        ):
+            create_repository_for(ctx, name, "CREATE_ON_PUSH")
     repo = _repository(ctx, name)
     if kind == "manifests":
         return _manifests(ctx, repo, ref, request)
