@@ -150,10 +150,6 @@ class FakeECR:
         transport maps credentials to a caller here."""
         return self._access_keys.get(access_key or "", (self.account_id, None))
 
-    def account_for_key(self, access_key: str | None) -> str:
-        """The account a client signing with ``access_key`` belongs to (see :meth:`client`)."""
-        return self.caller_for_key(access_key)[0]
-
     def handle(
         self, target: str | None, body: bytes, account: str, region: str, principal: str | None = None
     ) -> dispatch.Exchange:
@@ -373,17 +369,16 @@ class FakeECR:
             pushed_at = self.clock.now() - pushed_days_ago * SECONDS_PER_DAY
         with self._lock:
             self.repository(repository, account, region)  # fail before building anything
-            unique = f"{repository}#{next(self._image_counter)}"
-            if platforms:
-                builds = [synthetic.build(f"{unique}/{p}", size, format, p) for p in platforms]
-                children = tuple(
-                    self._push(repository, b, [], pushed_at, findings, account, region).digest for b in builds
-                )
-                index = synthetic.build_index(builds, list(platforms), format)
-                pushed = self._push(repository, index, tag_list, pushed_at, None, account, region, children)
-            else:
-                image = synthetic.build(unique, size, format)
-                pushed = self._push(repository, image, tag_list, pushed_at, findings, account, region)
+            *platform_images, top = synthetic.build_images(
+                f"{repository}#{next(self._image_counter)}", size, format, platforms or ()
+            )
+            # Findings belong to the images that have layers: the platform images of an index.
+            children = tuple(
+                self._push(repository, b, [], pushed_at, findings, account, region).digest
+                for b in platform_images
+            )
+            top_findings = None if children else findings
+            pushed = self._push(repository, top, tag_list, pushed_at, top_findings, account, region, children)
             for spec in referrers:
                 kwargs = {"artifact_type": spec} if isinstance(spec, str) else dict(spec)
                 self.push_artifact(repository, pushed.digest, account=account, region=region, **kwargs)
@@ -539,16 +534,17 @@ class FakeECR:
         ``registry-1.docker.io``), repository ``repository``, under ``tags``, for pull-through cache
         rules to pull (see :doc:`pull_through_cache`). ``platforms`` makes it multi-arch. Returns
         its digest."""
-        image = upstreams.build(
-            f"upstream:{registry_url}/{repository}#{next(self._image_counter)}",
-            size=size,
-            format=format,
-            platforms=platforms,
+        image = upstreams.UpstreamImage(
+            synthetic.build_images(self._upstream_unique(registry_url, repository), size, format, platforms)
         )
         with self._lock:
             for tag in [tags] if isinstance(tags, str) else tags:
                 self.store.upstreams.add(registry_url, repository, tag, image)
         return upstreams.manifest_digest(image)
+
+    def _upstream_unique(self, registry_url: str, repository: str) -> str:
+        """What makes each upstream image distinct (its config's label)."""
+        return f"upstream:{registry_url}/{repository}#{next(self._image_counter)}"
 
     def upstream_failure(self, registry_url: str, repository: str, code: str) -> None:
         """Make every pull of ``repository`` from ``registry_url`` fail with ``code``
@@ -568,8 +564,12 @@ class FakeECR:
             spec = supply(request)
             if spec is None:
                 return None
-            unique = f"upstream:{request.registry_url}/{request.repository}#{next(self._image_counter)}"
-            return upstreams.build(unique, **spec)
+            unique = self._upstream_unique(request.registry_url, request.repository)
+            return upstreams.UpstreamImage(
+                synthetic.build_images(
+                    unique, spec.get("size"), spec.get("format", "oci"), spec.get("platforms", ())
+                )
+            )
 
         return provide
 

@@ -14,6 +14,7 @@ import json
 import struct
 import tarfile
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .service import manifests
@@ -181,6 +182,17 @@ def build(
         Blob(layer_digest, layer_size, layer_type, None),  # content: filler(layer_size), made on demand
     )
     return SyntheticImage(manifest, manifest_type, blobs)
+
+
+def build_images(
+    unique: str, size: int | None = None, fmt: str = "oci", platforms: Sequence[str] = ()
+) -> tuple[SyntheticImage, ...]:
+    """One image, or with ``platforms`` one image per platform then the index over them (the order
+    they must be pushed in)."""
+    if not platforms:
+        return (build(unique, size, fmt),)
+    children = [build(f"{unique}/{p}", size, fmt, p) for p in platforms]
+    return (*children, build_index(children, list(platforms), fmt))
 
 
 def build_index(children: list[SyntheticImage], platforms: list[str], fmt: str = "oci") -> SyntheticImage:

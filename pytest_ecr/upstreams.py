@@ -8,7 +8,7 @@ can also be made to fail with one of ECR's upstream failure codes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -42,18 +42,6 @@ class UpstreamRequest:
 
 #: supplies an upstream image the tests did not seed (the pytest hook, in the plugin)
 UpstreamProvider = Callable[[UpstreamRequest], "UpstreamImage | None"]
-
-
-def build(
-    unique: str, *, size: int | None = None, format: str = "oci", platforms: Sequence[str] = ()
-) -> UpstreamImage:
-    """A synthetic upstream image (``platforms``: a multi-arch index over one image each)."""
-    from . import synthetic
-
-    if not platforms:
-        return UpstreamImage((synthetic.build(unique, size, format),))
-    children = [synthetic.build(f"{unique}/{p}", size, format, p) for p in platforms]
-    return UpstreamImage((*children, synthetic.build_index(children, list(platforms), format)))
 
 
 @dataclass

@@ -282,7 +282,6 @@ def test_caller_lookup_is_one_place(ecr):
     key = next(iter(ecr._access_keys))
     assert ecr.caller_for_key(key) == (ACCOUNT, PULLER)
     assert ecr.caller_for_key("AKIAUNKNOWN") == (ACCOUNT, None)
-    assert ecr.account_for_key(key) == ACCOUNT
 
 
 def test_context_principal_defaults(ecr):
