@@ -144,6 +144,14 @@ class FakeECR:
             raise botocore_error(dropped.fault, request.url) from None
         return response(request.url, exchange.status, exchange.headers(), exchange.body)
 
+    def settle_due(self) -> None:
+        """Apply the store-wide work the clock has reached (replications land in their destination
+        registries), as every request does before it is served. Work that belongs to one
+        repository (restores, signing jobs, lifecycle runs) is applied when that repository is
+        read. The caller holds the lock."""
+        if self.store.replication_queue:
+            settle_replications(self.context())
+
     def caller_for_key(self, access_key: str | None) -> tuple[str, str | None]:
         """Who signs with ``access_key`` (see :meth:`client`): (account, principal ARN), the
         principal None for the account's root. Unknown keys are the fake's own account. Every
@@ -159,8 +167,7 @@ class FakeECR:
         Raises :class:`~pytest_ecr.faults.ConnectionDropped` when a fault rule drops the connection.
         """
         with self._lock:
-            if self.store.replication_queue:  # replications the clock has reached land first
-                settle_replications(self.context())
+            self.settle_due()
             fault = None
             if len(self._faults):
                 name, params = requested(target, body)
@@ -293,8 +300,7 @@ class FakeECR:
         applied first."""
         __tracebackhide__ = True
         with self._lock:
-            if self.store.replication_queue:
-                settle_replications(self.context())
+            self.settle_due()
             reg = self.store.registry(account or self.account_id, region or self.region)
             if name not in reg.repositories:
                 raise KeyError(

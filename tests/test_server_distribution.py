@@ -571,3 +571,28 @@ def test_registry_pulls_act_as_the_principal_the_token_was_issued_to(
     assert ecr.repository(REPO).images[pushed.digest].last_pulled_at is None  # an excluded principal
     assert registry.send("GET", f"/v2/{REPO}/manifests/v1", Accept=OCI_MANIFEST)[0].status == 200
     assert ecr.repository(REPO).images[pushed.digest].last_pulled_at is not None
+
+
+def test_a_replica_is_pullable_from_the_destination_registry_once_due(
+    ecr: FakeECR, ecr_server: EcrServer
+) -> None:
+    """Replications the clock has reached land before a registry request is served, as before an
+    API request: no API call needs to come first."""
+    ecr.client().put_replication_configuration(
+        replicationConfiguration={
+            "rules": [{"destinations": [{"region": "eu-west-1", "registryId": ecr.account_id}]}]
+        }
+    )
+    ecr.create_repository("replicated")
+    pushed = ecr.push_image("replicated", "v1")
+    _, password = ecr_server.login(region="eu-west-1")
+    europe = Registry(ecr_server, base64.b64encode(f"AWS:{password}".encode()).decode())
+
+    early, _ = europe.send("GET", "/v2/replicated/manifests/v1", Accept=OCI_MANIFEST)
+    ecr.clock.advance(ecr.options.replication_seconds)
+    due, _ = europe.send("GET", "/v2/replicated/manifests/v1", Accept=OCI_MANIFEST)
+    europe.conn.close()
+
+    assert early.status == 404
+    assert due.status == 200
+    assert due.getheader("Docker-Content-Digest") == pushed.digest

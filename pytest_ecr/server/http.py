@@ -290,6 +290,7 @@ class EcrServer:
                 return api.answer(self.fake, request)
             # The fake's lock: the registry API reads and writes the same state as API calls.
             with self.fake._lock:
+                self.fake.settle_due()  # as FakeECR.handle does for API requests
                 if request.path.startswith("/v2"):
                     return distribution.answer(self.fake, request)
                 if blobs.is_blob_path(request.path):
