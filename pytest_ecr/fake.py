@@ -20,7 +20,7 @@ from .service import manifests
 from .service.auth import token_grant
 from .service.context import Context, FindingsProvider, Options, principal_account
 from .service.errors import ECRError
-from .service.images import store_image
+from .service.images import store_image, store_with_blobs
 from .service.replication import settle as settle_replications
 from .sessions import fresh_boto3_session
 from .sleeps import VirtualSleeps
@@ -323,12 +323,10 @@ class FakeECR:
         """Make ``image``'s blobs available, then store its manifest under each tag, by PutImage's
         rules. The caller holds the lock."""
         repo = self.repository(repository, account, region)
-        for blob in image.blobs:
-            repo.blobs.setdefault(blob.digest, blob)
         ctx = self.context(account, region)
         try:
-            stored = store_image(
-                ctx, repo, image.manifest, image.media_type, tags[0] if tags else None, pushed_at=pushed_at
+            stored = store_with_blobs(
+                ctx, repo, image.manifest, image.media_type, image.blobs, tags[0] if tags else None, pushed_at
             )
             stored.seeded_findings = findings
             for tag in tags[1:]:

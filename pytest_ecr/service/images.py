@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ..store import Image, Repository
+from ..store import Blob, Image, Repository
 from . import manifests
 from .context import Context
 from .errors import (
@@ -174,6 +174,22 @@ def store_image(
 
     replicate(ctx, repo, image, tag)
     return image
+
+
+def store_with_blobs(
+    ctx: Context,
+    repo: Repository,
+    manifest: str,
+    media_type: str | None,
+    blobs: Iterable[Blob],
+    tag: str | None = None,
+    pushed_at: float | None = None,
+) -> Image:
+    """Make ``blobs`` available in ``repo`` (those it lacks), then :func:`store_image`: what a
+    push does when the blobs come from elsewhere (the fake's helpers, signatures, an upstream)."""
+    for blob in blobs:
+        repo.blobs.setdefault(blob.digest, blob)
+    return store_image(ctx, repo, manifest, media_type, tag, pushed_at=pushed_at)
 
 
 @operation("PutImage")

@@ -34,6 +34,7 @@ from .errors import (
     UnsupportedUpstreamRegistryException,
     ValidationException,
 )
+from .manifests import digest_of
 from .pagination import forbid_paging_with_ids, page
 from .registry import operation
 from .templates import ROOT, check_own_role, create_repository_for, prefix_key
@@ -361,18 +362,10 @@ def pull_through(
 
 
 def _cache(ctx: Context, repo: Repository, content: Content, tag: str | None) -> None:
-    from .images import store_image  # images calls into this module
+    from .images import store_with_blobs  # images calls into this module
 
     for position, (manifest, media_type, blobs) in enumerate(content):
-        for blob in blobs:
-            repo.blobs.setdefault(blob.digest, blob)
         top = position == len(content) - 1
-        existing = repo.images.get(_digest(manifest))
+        existing = repo.images.get(digest_of(manifest))
         if existing is None or (top and tag is not None and tag not in existing.tags):
-            store_image(ctx, repo, manifest, media_type, tag if top else None)
-
-
-def _digest(manifest: str) -> str:
-    from .manifests import digest_of
-
-    return digest_of(manifest)
+            store_with_blobs(ctx, repo, manifest, media_type, blobs, tag if top else None)

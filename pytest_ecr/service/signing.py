@@ -31,7 +31,7 @@ from .. import synthetic
 from ..store import Image, Registry, Repository, SigningJob
 from .context import Context, partition_of
 from .errors import ECRError, SigningConfigurationNotFoundException
-from .images import ImageId, require_image, store_image
+from .images import ImageId, require_image, store_with_blobs
 from .registry import operation
 from .wildcards import wildcard_match
 
@@ -128,9 +128,9 @@ def _store_signature(ctx: Context, repo: Repository, image: Image, job: SigningJ
         payload,
         {THUMBPRINT_ANNOTATION: json.dumps([thumbprint])},
     )
-    for blob in signature.blobs:
-        repo.blobs.setdefault(blob.digest, blob)
-    store_image(ctx, repo, signature.manifest, signature.media_type, pushed_at=job.completes_at)
+    store_with_blobs(
+        ctx, repo, signature.manifest, signature.media_type, signature.blobs, pushed_at=job.completes_at
+    )
 
 
 def settle_signing(ctx: Context, repo: Repository) -> None:
