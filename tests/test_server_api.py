@@ -128,6 +128,9 @@ def test_seed_file_formats(tmp_path: Path) -> None:
     assert load_seed(str(json_seed)) == {"repositories": ["a"], "images": {"b": ["v1"]}}
     if sys.version_info >= (3, 11):
         assert load_seed(str(toml_seed))["images"]["b"][1] == {"tags": ["v2"], "size": 10}
+    upstream = tmp_path / "upstream.json"
+    upstream.write_text(json.dumps({"upstream": {"quay.io": {"coreos/etcd": ["v3"]}}}))
+    assert load_seed(str(upstream)) == {"upstream": {"quay.io": {"coreos/etcd": ["v3"]}}}
     bad = tmp_path / "bad.json"
     bad.write_text('{"repos": []}')
     with pytest.raises(SystemExit, match="expected an object"):

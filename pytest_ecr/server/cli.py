@@ -14,10 +14,13 @@ from typing import Any
 from ..fake import DEFAULT_ACCOUNT, DEFAULT_REGION, FakeECR, FakeError
 from .http import EcrServer
 
+#: what a seed file may hold: the ecr_seed marker's arguments (FakeECR.seed's)
+SEED_KEYS = ("repositories", "images", "upstream")
+
 
 def load_seed(path: str) -> dict[str, Any]:
     """A seed file: JSON, or TOML for a ``.toml`` name, with the ``ecr_seed`` marker's arguments
-    ``repositories`` (names or CreateRepository parameter dicts) and ``images``."""
+    ``repositories`` (names or CreateRepository parameter dicts), ``images`` and ``upstream``."""
     text = Path(path).read_text(encoding="utf-8")
     if path.endswith(".toml"):
         try:
@@ -27,8 +30,8 @@ def load_seed(path: str) -> dict[str, Any]:
         data: Any = tomllib.loads(text)
     else:
         data = json.loads(text)
-    if not isinstance(data, dict) or set(data) - {"repositories", "images"}:
-        raise SystemExit(f"pytest-ecr: {path}: expected an object with 'repositories' and/or 'images'")
+    if not isinstance(data, dict) or set(data) - set(SEED_KEYS):
+        raise SystemExit(f"pytest-ecr: {path}: expected an object with keys among {', '.join(SEED_KEYS)}")
     return data
 
 
