@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import itertools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -49,6 +50,9 @@ def _writer(shape: Shape) -> Writer:
         return _structure_writer(shape)
     if isinstance(shape, ListShape):
         item_writer = _writer(shape.member)
+        member = shape.member
+        if isinstance(member, StructureShape) and _of_strings(member):
+            return _rows_writer(member, item_writer)
         return lambda value: [item_writer(item) for item in value]
     if isinstance(shape, MapShape):
         key_writer, value_writer = _writer(shape.key), _writer(shape.value)
@@ -64,11 +68,36 @@ def _writer(shape: Shape) -> Writer:
 
 
 _STR = frozenset((str,))
+_DICT = frozenset((dict,))
+
+
+def _of_strings(shape: StructureShape) -> bool:
+    return all(m.type_name == "string" for m in shape.members.values())
+
+
+def _rows_writer(member: StructureShape, item_writer: Writer) -> Writer:
+    """A list of string-only structures (a page of image ids): checked as a whole with C-level
+    set operations, one pass per check instead of a Python call per row. A row with an absent
+    (None) member, or anything wrong, takes the per-row writer, which drops the one and raises
+    for the other."""
+    names = frozenset(member.members)
+
+    def rows(value: Any) -> Any:
+        if (
+            type(value) is list
+            and _DICT.issuperset(map(type, value))
+            and names.issuperset(itertools.chain.from_iterable(value))
+            and _STR.issuperset(map(type, itertools.chain.from_iterable(map(dict.values, value))))
+        ):
+            return list(value)
+        return [item_writer(item) for item in value]
+
+    return rows
 
 
 def _structure_writer(shape: StructureShape) -> Writer:
     members = shape.members
-    if all(m.type_name == "string" for m in members.values()):
+    if _of_strings(shape):
         names = frozenset(members)
 
         def strings(value: Any) -> Any:
