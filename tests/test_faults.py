@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
@@ -23,7 +25,7 @@ def test_throttling_is_answered_as_aws_does(ecr):
     assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
     (call,) = ecr.calls
     assert (call.injected, call.status, call.error_code) == (True, 400, "ThrottlingException")
-    assert b'"__type": "ThrottlingException"' in call.body
+    assert json.loads(call.body) == {"__type": "ThrottlingException", "message": "Rate exceeded"}
     assert ecr.problems() == []
 
 

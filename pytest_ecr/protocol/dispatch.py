@@ -24,6 +24,9 @@ from . import decode, encode
 from .model import TARGET_PREFIX, error_codes, operation, operation_names
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
+#: Response bodies: compact, as ECR writes them, and without the circular-reference check (a result
+#: is a tree the encoder just built): a page of 100 image ids is written on every call of a walk.
+_BODY = json.JSONEncoder(check_circular=False, separators=(",", ":"))
 
 
 @dataclass
@@ -48,8 +51,8 @@ class Exchange:
     @property
     def body(self) -> bytes:
         if self.error_code is None:
-            return json.dumps(self.response).encode()
-        return json.dumps(
+            return _BODY.encode(self.response).encode()
+        return _BODY.encode(
             {"__type": self.error_code, "message": self.error_message, **self.response}
         ).encode()
 
