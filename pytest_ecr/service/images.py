@@ -401,19 +401,30 @@ def list_images(
     tag_status = (filter or {}).get("tagStatus", "ANY")
     image_status = (filter or {}).get("imageStatus", "ACTIVE")
 
-    def rows(images: Iterable[Image]) -> Iterator[tuple[tuple[int, str], ImageId]]:
+    any_status = image_status == "ANY"
+    tagged, untagged = tag_status != "UNTAGGED", tag_status != "TAGGED"
+
+    def rows(images: Iterable[Image]) -> Iterator[ImageId]:
+        # Every call of a paginated walk runs this for a page of images: attribute reads and
+        # allocations kept out of the common case (one tag, ACTIVE); rows are the output itself.
         for image in images:
-            if not _status_matches(image, image_status):
+            if not any_status and image.status != image_status:
                 continue
-            if image.tags and tag_status != "UNTAGGED":
-                for tag in sorted(image.tags):
-                    yield (image.seq, tag), {"imageDigest": image.digest, "imageTag": tag}
-            elif not image.tags and tag_status != "TAGGED":
-                yield (image.seq, ""), {"imageDigest": image.digest}
+            tags = image.tags
+            if tags:
+                if tagged:
+                    for tag in tags if len(tags) == 1 else sorted(tags):
+                        yield {"imageDigest": image.digest, "imageTag": tag}
+            elif untagged:
+                yield {"imageDigest": image.digest}
+
+    def key(row: ImageId) -> tuple[int, str]:
+        # Only asked of the rows a page skips or ends with, all of them images that exist.
+        return repo.images[row["imageDigest"]].seq, row.get("imageTag", "")
 
     found, token = page(
         rows(repo.images.values()),
-        key=lambda row: row[0],
+        key=key,
         scope=("ListImages", repo.registry_id, repo.region, repo.name, tag_status, image_status),
         next_token=nextToken,
         max_results=maxResults,
@@ -421,7 +432,7 @@ def list_images(
             repo.images.from_seq(_seq_of(after[0] if isinstance(after, tuple) and after else None))
         ),
     )
-    return {"imageIds": [row[1] for row in found], "nextToken": token}
+    return {"imageIds": found, "nextToken": token}
 
 
 def detail(repo: Repository, image: Image) -> dict[str, Any]:

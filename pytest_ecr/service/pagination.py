@@ -31,17 +31,17 @@ def _bad_token() -> InvalidParameterException:
     return InvalidParameterException.at("nextToken", "Invalid NextToken value")
 
 
-def _encode(scope: Sequence[Any], key: Any) -> str:
-    raw = json.dumps({"s": _scope_hash(scope), "k": key}).encode()
+def _encode(scope_hash: str, key: Any) -> str:
+    raw = json.dumps({"s": scope_hash, "k": key}).encode()
     return base64.urlsafe_b64encode(raw).decode("ascii")
 
 
-def _decode(token: str, scope: Sequence[Any]) -> Any:
+def _decode(token: str, scope_hash: str) -> Any:
     try:
         data = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
     except (ValueError, binascii.Error, UnicodeEncodeError):
         raise _bad_token() from None
-    if not isinstance(data, dict) or data.get("s") != _scope_hash(scope) or "k" not in data:
+    if not isinstance(data, dict) or data.get("s") != scope_hash or "k" not in data:
         raise _bad_token()
     key = data["k"]
     return tuple(key) if isinstance(key, list) else key
@@ -63,7 +63,8 @@ def page(
     it; ``items`` is then not iterated.
     """
     limit = max_results or default_page
-    after = _decode(next_token, scope) if next_token is not None else None
+    scope_hash = _scope_hash(scope)
+    after = _decode(next_token, scope_hash) if next_token is not None else None
     if after is not None and seek is not None:
         items = seek(after)
     if after is not None:
@@ -72,7 +73,7 @@ def page(
     out = list(itertools.islice(items, limit + 1))
     if len(out) > limit:
         del out[limit:]
-        return out, _encode(scope, key(out[-1]))
+        return out, _encode(scope_hash, key(out[-1]))
     return out, None
 
 
