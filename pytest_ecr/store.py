@@ -26,7 +26,7 @@ class Blob:
     content: bytes | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Image:
     digest: str
     manifest: str
