@@ -74,7 +74,8 @@ class ImageTable(dict[str, Image]):
       deleted entries become tombstones (None) and the list is compacted once they are the
       majority, so a deletion costs O(1) amortized;
     * manifest-list parents by child digest, so that "which lists reference this image" costs
-      O(parents), not a scan of the repository.
+      O(parents), not a scan of the repository;
+    * OCI referrers by subject digest, so that "what refers to this image" costs O(referrers).
 
     Every mutating dict method goes through ``__setitem__`` / ``__delitem__``.
     """
@@ -86,6 +87,7 @@ class ImageTable(dict[str, Image]):
         self._where: dict[str, int] = {}  # digest -> position in _order
         self._dead = 0
         self._parents: dict[str, dict[str, None]] = {}
+        self._referrers: dict[str, dict[str, None]] = {}
         for digest, image in items:
             self[digest] = image
 
@@ -108,6 +110,8 @@ class ImageTable(dict[str, Image]):
             self._seqs.append(image.seq)
         for child in image.children:
             self._parents.setdefault(child, {})[digest] = None
+        if image.subject_digest is not None:
+            self._referrers.setdefault(image.subject_digest, {})[digest] = None
 
     def __delitem__(self, digest: str) -> None:
         image = self[digest]
@@ -115,11 +119,9 @@ class ImageTable(dict[str, Image]):
         self._order[self._where.pop(digest)] = None
         self._dead += 1
         for child in image.children:
-            parents = self._parents.get(child)
-            if parents is not None:
-                parents.pop(digest, None)
-                if not parents:
-                    del self._parents[child]
+            _unlink(self._parents, child, digest)
+        if image.subject_digest is not None:
+            _unlink(self._referrers, image.subject_digest, digest)
         if self._dead > 64 and self._dead * 2 > len(self._order):
             self._compact()
 
@@ -158,7 +160,8 @@ class ImageTable(dict[str, Image]):
 
     def clear(self) -> None:
         super().clear()
-        self._order, self._seqs, self._where, self._dead, self._parents = [], [], {}, 0, {}
+        self._order, self._seqs, self._where, self._dead = [], [], {}, 0
+        self._parents, self._referrers = {}, {}
 
     def __ior__(self, other: Any) -> ImageTable:  # type: ignore[override,misc]
         self.update(other)
@@ -175,6 +178,21 @@ class ImageTable(dict[str, Image]):
     def parents(self, digest: str) -> list[str]:
         """Digests of the manifest lists / indexes that reference ``digest``, in push order."""
         return list(self._parents.get(digest, ()))
+
+    def has_referrers(self, subject: str) -> bool:
+        return subject in self._referrers
+
+    def referrers(self, subject: str) -> list[Image]:
+        """The images whose OCI ``subject`` is ``subject``, in seq (push) order."""
+        return sorted((self[d] for d in self._referrers.get(subject, ())), key=lambda image: image.seq)
+
+
+def _unlink(index: dict[str, dict[str, None]], key: str, digest: str) -> None:
+    linked = index.get(key)
+    if linked is not None:
+        linked.pop(digest, None)
+        if not linked:
+            del index[key]
 
 
 @dataclass
@@ -233,6 +251,8 @@ class Repository:
     lifecycle_preview: LifecyclePreview | None = None
     #: digest -> virtual time the image's managed-signing jobs finish (images being signed)
     signing_due: dict[str, float] = field(default_factory=dict)
+    #: subject digest -> virtual time its OCI referrers follow it (deleted or archived with it)
+    referrer_followups: dict[str, float] = field(default_factory=dict)
 
     def parents_of(self, digest: str) -> list[str]:
         """Digests of manifest lists / indexes in this repository that reference ``digest``."""

@@ -1,4 +1,4 @@
-"""The repository's image table: its seq order and parents indexes follow every change."""
+"""The repository's image table: its seq order, parents and referrers indexes follow every change."""
 
 from __future__ import annotations
 
@@ -39,6 +39,25 @@ def test_parents_follow_pushes_and_deletes() -> None:
     table.clear()
     assert table.parents(child.digest) == []
     assert list(table.from_seq(0)) == []
+
+
+def test_referrers_follow_pushes_and_deletes() -> None:
+    subject = _image(1)
+    later, earlier = (
+        Image(f"sha256:{seq:064x}", "{}", "m", 1, 0.0, seq, subject_digest=subject.digest) for seq in (5, 4)
+    )
+    table = ImageTable((i.digest, i) for i in (subject, later, earlier))
+    assert table.has_referrers(subject.digest)
+    assert table.referrers(subject.digest) == [earlier, later]  # in seq order, not insertion order
+    del table[later.digest]
+    assert table.referrers(subject.digest) == [earlier]
+    assert copy.deepcopy(table).referrers(subject.digest) == [earlier]
+    table.pop(earlier.digest)
+    assert not table.has_referrers(subject.digest)
+    assert table.referrers(subject.digest) == []
+    table[earlier.digest] = earlier
+    table.clear()
+    assert not table.has_referrers(subject.digest)
 
 
 def test_push_images_seeds_real_images() -> None:
