@@ -116,6 +116,150 @@ def test_push_artifact_needs_its_subject(ecr):
     assert exc.value.code == "ImageNotFoundException"
 
 
+# -- referrers follow their subject -----------------------------------------------------------------
+
+DAY = 86400
+
+
+def referrer_statuses(client, subject):
+    found = client.list_image_referrers(
+        repositoryName="app", subjectId={"imageDigest": subject}, filter={"artifactStatus": "ANY"}
+    )["referrers"]
+    return {r["digest"]: r["artifactStatus"] for r in found}
+
+
+def listed(client):
+    return {
+        i["imageDigest"]
+        for i in client.list_images(repositoryName="app", filter={"tagStatus": "ANY"})["imageIds"]
+    }
+
+
+@pytest.fixture
+def signed(ecr):
+    """An image v1 with a signature and an SBOM, the SBOM signed too, and an unrelated image v2."""
+    ecr.create_repository("app")
+    subject = ecr.push_image("app", "v1").digest
+    sig = ecr.push_artifact("app", subject, SIG).digest
+    sbom = ecr.push_artifact("app", subject, SBOM).digest
+    sbom_sig = ecr.push_artifact("app", sbom, SIG).digest
+    other = ecr.push_image("app", "v2").digest
+    return subject, {sig, sbom, sbom_sig}, other
+
+
+@pytest.mark.parametrize("delete_by", ["digest", "tag"])
+def test_referrers_are_deleted_a_day_after_their_subject(ecr, ecr_client, ecr_clock, signed, delete_by):
+    subject, referrers, other = signed
+    image_id = {"imageDigest": subject} if delete_by == "digest" else {"imageTag": "v1"}
+    assert ecr_client.batch_delete_image(repositoryName="app", imageIds=[image_id])["failures"] == []
+    assert ecr.options.referrer_cleanup_seconds == DAY
+    # Still there (and listed as referrers of the now missing subject) until the day is over.
+    ecr_clock.advance(seconds=DAY - 1)
+    assert listed(ecr_client) == {*referrers, other}
+    assert len(referrer_statuses(ecr_client, subject)) == 2  # the signature and the SBOM
+    ecr_clock.advance(seconds=1)
+    assert listed(ecr_client) == {other}
+    described = ecr_client.describe_images(repositoryName="app", filter={"tagStatus": "ANY"})["imageDetails"]
+    assert [d["imageDigest"] for d in described] == [other]
+    # Deleted as a BatchDeleteImage would: their digests are gone, not hidden.
+    failures = ecr_client.batch_get_image(
+        repositoryName="app", imageIds=[{"imageDigest": d} for d in sorted(referrers)]
+    )["failures"]
+    assert {(f["imageId"]["imageDigest"], f["failureCode"]) for f in failures} == {
+        (d, "ImageNotFound") for d in referrers
+    }
+
+
+def test_a_subject_pushed_again_keeps_its_referrers(ecr, ecr_client, ecr_clock, signed):
+    subject, referrers, other = signed
+    manifest = ecr.repository("app").images[subject].manifest
+    ecr_client.batch_delete_image(repositoryName="app", imageIds=[{"imageDigest": subject}])
+    ecr_clock.advance(seconds=3600)
+    ecr_client.put_image(
+        repositoryName="app",
+        imageManifest=manifest,
+        imageManifestMediaType=ecr.repository("app").images[other].media_type,
+    )
+    ecr_clock.advance(seconds=DAY)
+    assert listed(ecr_client) == {subject, *referrers, other}
+
+
+def test_referrers_of_other_images_stay(ecr, ecr_client, ecr_clock, signed):
+    subject, referrers, other = signed
+    ecr_client.batch_delete_image(repositoryName="app", imageIds=[{"imageDigest": other}])
+    ecr_clock.advance(seconds=DAY)
+    assert listed(ecr_client) == {subject, *referrers}
+
+
+def test_referrers_are_archived_a_day_after_their_subject(ecr, ecr_client, ecr_clock, signed):
+    subject, referrers, other = signed
+    start = ecr_clock.now().timestamp()
+    ecr_client.update_image_storage_class(
+        repositoryName="app", imageId={"imageDigest": subject}, targetStorageClass="ARCHIVE"
+    )
+    ecr_clock.advance(seconds=DAY - 1)
+    assert set(referrer_statuses(ecr_client, subject).values()) == {"ACTIVE"}
+    ecr_clock.advance(seconds=1)
+    sig, sbom = (
+        r["digest"]
+        for r in ecr_client.list_image_referrers(
+            repositoryName="app", subjectId={"imageDigest": subject}, filter={"artifactStatus": "ANY"}
+        )["referrers"]
+    )
+    assert referrer_statuses(ecr_client, subject) == {sig: "ARCHIVED", sbom: "ARCHIVED"}
+    details = ecr_client.describe_images(
+        repositoryName="app", imageIds=[{"imageDigest": d} for d in referrers]
+    )["imageDetails"]
+    assert {d["imageStatus"] for d in details} == {"ARCHIVED"}
+    assert all(d["lastArchivedAt"].timestamp() >= start + DAY for d in details)
+    assert ecr.repository("app").images[other].status == "ACTIVE"
+
+
+def test_a_restored_subject_keeps_its_referrers_active(ecr, ecr_client, ecr_clock, signed):
+    subject, _, _ = signed
+    ecr.options.restore_seconds = 60
+    ecr_client.update_image_storage_class(
+        repositoryName="app", imageId={"imageDigest": subject}, targetStorageClass="ARCHIVE"
+    )
+    ecr_client.update_image_storage_class(
+        repositoryName="app", imageId={"imageDigest": subject}, targetStorageClass="STANDARD"
+    )
+    ecr_clock.advance(seconds=DAY)
+    assert set(referrer_statuses(ecr_client, subject).values()) == {"ACTIVE"}
+
+
+def test_lifecycle_expiry_takes_the_referrers_along(ecr, ecr_client, ecr_clock, signed):
+    subject, referrers, other = signed
+    policy = {
+        "rules": [
+            {
+                "rulePriority": 1,
+                "selection": {
+                    "tagStatus": "tagged",
+                    "tagPatternList": ["v*"],
+                    "countType": "imageCountMoreThan",
+                    "countNumber": 1,
+                },
+                "action": {"type": "expire"},
+            }
+        ]
+    }
+    ecr_client.put_lifecycle_policy(repositoryName="app", lifecyclePolicyText=json.dumps(policy))
+    expired = ecr.run_lifecycle("app")
+    assert [(a.image_digest, a.action) for a in expired] == [(subject, "expire")]
+    assert listed(ecr_client) == {*referrers, other}
+    ecr_clock.advance(seconds=DAY)
+    assert listed(ecr_client) == {other}
+
+
+def test_referrer_cleanup_seconds_is_an_option(ecr, ecr_client, signed):
+    subject, referrers, other = signed
+    assert referrers <= listed(ecr_client)
+    ecr.options.referrer_cleanup_seconds = 0
+    ecr_client.batch_delete_image(repositoryName="app", imageIds=[{"imageDigest": subject}])
+    assert listed(ecr_client) == {other}
+
+
 # -- multi-arch seeding ---------------------------------------------------------------------------
 
 

@@ -19,6 +19,7 @@ from ..store import Image, Repository
 from .context import Context
 from .errors import ImageStorageClassUpdateNotSupportedException
 from .images import ImageId, require_image
+from .referrers import follow_subject
 from .registry import operation
 
 #: targetStorageClass -> the status an image already in that class has
@@ -55,12 +56,14 @@ def _children(repo: Repository, image: Image) -> list[Image]:
 def _archive(ctx: Context, repo: Repository, image: Image) -> None:
     now = ctx.clock.now()
     image.status, image.last_archived_at = "ARCHIVED", now
+    follow_subject(ctx, repo, image.digest)
     for child in _children(repo, image):
         # A child another active list still references must stay pullable.
         if child.status == "ACTIVE" and all(
             repo.images[p].status != "ACTIVE" for p in repo.parents_of(child.digest)
         ):
             child.status, child.last_archived_at = "ARCHIVED", now
+            follow_subject(ctx, repo, child.digest)
 
 
 def _begin_restore(ctx: Context, repo: Repository, image: Image) -> None:

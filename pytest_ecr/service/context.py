@@ -88,6 +88,9 @@ class Options:
     #: virtual seconds from the push of an image to its managed-signing jobs finishing (the
     #: signature then listed by ListImageReferrers): two polls of a 5 s waiter loop
     signing_seconds: float = 10.0
+    #: virtual seconds from the deletion (archiving) of an image to its OCI referrers (signatures,
+    #: SBOMs) being deleted (archived) too; ECR does it "within 24 hours"
+    referrer_cleanup_seconds: float = 86400.0
     #: supplies upstream images tests did not seed, for pull-through cache rules (the pytest hook,
     #: in the plugin); None = only seeded content
     upstream_images: UpstreamProvider | None = None
@@ -133,6 +136,11 @@ class Context:
             from .signing import settle_signing
 
             settle_signing(self, repo)
+        if repo.referrer_followups:
+            # Referrers follow a deleted or archived subject on their own schedule.
+            from .referrers import settle_referrers
+
+            settle_referrers(self, repo)
         policy = repo.lifecycle_policy
         if policy is not None and self.clock.now() >= policy.next_evaluation_at:
             # Lifecycle policies act on their schedule, seen by the first call that looks.

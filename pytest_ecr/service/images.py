@@ -22,6 +22,7 @@ from .manifests import DIGEST_RE, TAG_RE
 from .mutability import tag_is_immutable
 from .pagination import forbid_paging_with_ids, page
 from .pull_time import records_pulls
+from .referrers import follow_subject
 from .registry import operation
 
 MAX_IMAGES = 100_000
@@ -374,6 +375,9 @@ def batch_delete_image(
     from .replication import on_delete  # replication builds on this module
 
     on_delete(ctx, repo, imageIds, deleted)
+    for digest in dict.fromkeys(d["imageDigest"] for d in deleted):
+        if digest not in repo.images:
+            follow_subject(ctx, repo, digest)
     return {"imageIds": deleted, "failures": failures}
 
 

@@ -1,11 +1,18 @@
-"""OCI referrers (spec §3.10): ListImageReferrers over the images whose ``subject`` is a digest."""
+"""OCI referrers (spec §3.10): ListImageReferrers over the images whose ``subject`` is a digest,
+and referrers following their subject.
+
+When an image is deleted or archived, ECR deletes or archives its referrers (signatures, SBOMs)
+"within 24 hours". The fake does it ``Options.referrer_cleanup_seconds`` (a day) after the subject
+went, through BatchDeleteImage and UpdateImageStorageClass as a user would, for the referrers of
+the referrers too. A subject pushed again (or restored) by then keeps its referrers.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from ..store import Image
+from ..store import Image, Repository
 from .context import Context
 from .errors import InvalidParameterException
 from .manifests import DIGEST_RE
@@ -52,10 +59,8 @@ def list_image_referrers(
     # An unknown subject is not an error: a registry must list referrers pushed before their subject.
     selected = (
         image
-        for image in repo.images.values()
-        if image.subject_digest == subject
-        and (status == "ANY" or image.status == status)
-        and (not types or image.artifact_media_type in types)
+        for image in repo.images.referrers(subject)
+        if (status == "ANY" or image.status == status) and (not types or image.artifact_media_type in types)
     )
     found, token = page(
         selected,
@@ -74,3 +79,59 @@ def list_image_referrers(
         default_page=DEFAULT_PAGE,
     )
     return {"referrers": [referrer(image) for image in found], "nextToken": token}
+
+
+# -- referrers follow their subject ---------------------------------------------------------------
+
+
+def follow_subject(ctx: Context, repo: Repository, digest: str) -> None:
+    """``digest`` was just deleted or archived: its referrers, if any, follow in due time."""
+    if repo.images.has_referrers(digest):
+        repo.referrer_followups[digest] = ctx.clock.now() + ctx.options.referrer_cleanup_seconds
+
+
+def _descendants(repo: Repository, subject: str) -> list[Image]:
+    """The referrers of ``subject``, of those referrers, and so on, each once."""
+    found: dict[str, Image] = {}
+    pending = [subject]
+    while pending:
+        for image in repo.images.referrers(pending.pop()):
+            if image.digest not in found:
+                found[image.digest] = image
+                pending.append(image.digest)
+    return list(found.values())
+
+
+def settle_referrers(ctx: Context, repo: Repository) -> None:
+    """Delete (archive) the referrers of subjects deleted (archived) long enough ago; called
+    whenever a handler reads the repository."""
+    from .archive import update_image_storage_class  # both build on the images module
+    from .images import batch_delete_image
+
+    now = ctx.clock.now()
+    for subject, due_at in list(repo.referrer_followups.items()):
+        # The deletions below read the repository again, which settles what is due in there.
+        if due_at > now or repo.referrer_followups.get(subject) != due_at:
+            continue
+        del repo.referrer_followups[subject]
+        image = repo.images.get(subject)
+        followers = _descendants(repo, subject)
+        if image is None:
+            ids = [{"imageDigest": f.digest} for f in followers]
+            for start in range(0, len(ids), 100):  # BatchDeleteImage's own limit
+                batch_delete_image(
+                    ctx,
+                    repositoryName=repo.name,
+                    imageIds=ids[start : start + 100],
+                    registryId=repo.registry_id,
+                )
+        elif image.status == "ARCHIVED":
+            for follower in followers:
+                if follower.status == "ACTIVE" and not repo.parents_of(follower.digest):
+                    update_image_storage_class(
+                        ctx,
+                        repositoryName=repo.name,
+                        imageId={"imageDigest": follower.digest},
+                        targetStorageClass="ARCHIVE",
+                        registryId=repo.registry_id,
+                    )
