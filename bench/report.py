@@ -534,7 +534,7 @@ def reproduce_part(quick: bool) -> list[str]:
         ),
         "::",
         "",
-        "    python bench/report.py             # the five benchmarks, then rewrites this page",
+        "    python bench/report.py             # the seven benchmarks, then rewrites this page",
         "    python bench/report.py --quick     # the short run CI makes",
         "    python bench/per_call.py           # one benchmark alone (each takes --quick too)",
         "    python bench/per_test.py",
