@@ -22,7 +22,7 @@ from .service.context import Context, FindingsProvider, Options, principal_accou
 from .service.errors import ECRError
 from .service.images import store_image, store_with_blobs
 from .service.replication import settle as settle_replications
-from .sessions import fresh_boto3_session
+from .sessions import ecr_client
 from .sleeps import VirtualSleeps
 from .store import Repository, Store
 from .transport import Isolation, body_bytes, header, request_identity, response
@@ -222,8 +222,7 @@ class FakeECR:
         client signs as; its account is the client's account (``account`` may be left out, and
         must agree if given). Without it the caller is the account's root.
         """
-        return fresh_boto3_session().client(  # type: ignore[no-any-return]
-            "ecr",
+        return ecr_client(  # type: ignore[no-any-return]
             region_name=region or self.region,
             aws_access_key_id=self._access_key(account, principal),
             aws_secret_access_key=FAKE_CREDENTIALS[1],

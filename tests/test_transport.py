@@ -107,6 +107,30 @@ def test_default_boto3_session_is_fresh_and_restored():
     assert boto3.DEFAULT_SESSION is before
 
 
+def test_handlers_on_one_client_never_reach_another(ecr):
+    # The fake's clients share a session while nothing is configured: each has its own events.
+    def refuse(**_):
+        raise RuntimeError("only this client refuses")
+
+    first = ecr.client()
+    first.meta.events.register("before-call.ecr.DescribeRepositories", refuse)
+    with pytest.raises(RuntimeError):
+        first.describe_repositories()
+    assert ecr.client().describe_repositories()["repositories"] == []
+    with FakeECR() as later:
+        assert later.client().describe_repositories()["repositories"] == []
+
+
+def test_a_config_file_set_in_a_test_reaches_the_fakes_clients(ecr, monkeypatch, tmp_path):
+    config = tmp_path / "config"
+    config.write_text("[default]\nretry_mode = adaptive\nmax_attempts = 7\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    retries = ecr.client().meta.config.retries
+    assert (retries["mode"], retries["total_max_attempts"]) == ("adaptive", 7)
+    monkeypatch.undo()
+    assert ecr.client().meta.config.retries["mode"] != "adaptive"
+
+
 def test_nothing_answers_after_stop():
     fake = FakeECR().start()
     client = fake.client()
