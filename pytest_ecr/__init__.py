@@ -13,8 +13,17 @@ from . import _hook
 if TYPE_CHECKING:
     from .fake import FakeECR, FakeError, PushedImage, RepositoryHandle
     from .mock import mock_ecr
+    from .store import UNSUPPORTED_IMAGE, ScanFailure
 
-__all__ = ["FakeECR", "FakeError", "PushedImage", "RepositoryHandle", "mock_ecr"]
+__all__ = [
+    "UNSUPPORTED_IMAGE",
+    "FakeECR",
+    "FakeError",
+    "PushedImage",
+    "RepositoryHandle",
+    "ScanFailure",
+    "mock_ecr",
+]
 
 _hook.install()
 
@@ -24,6 +33,10 @@ def __getattr__(name: str) -> Any:
         from .mock import mock_ecr
 
         return mock_ecr
+    if name in ("ScanFailure", "UNSUPPORTED_IMAGE"):
+        from . import store
+
+        return getattr(store, name)
     if name in __all__:
         from . import fake
 

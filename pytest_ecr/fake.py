@@ -24,7 +24,7 @@ from .service.images import store_image, store_with_blobs
 from .service.replication import settle as settle_replications
 from .sessions import ecr_client
 from .sleeps import VirtualSleeps
-from .store import Repository, Store
+from .store import Repository, ScanFailure, Store
 from .transport import Isolation, body_bytes, header, request_identity, response
 
 if TYPE_CHECKING:
@@ -314,7 +314,7 @@ class FakeECR:
         image: synthetic.SyntheticImage,
         tags: Sequence[str],
         pushed_at: float | None = None,
-        findings: list[dict[str, Any]] | None = None,
+        findings: list[dict[str, Any]] | ScanFailure | None = None,
         account: str | None = None,
         region: str | None = None,
         children: tuple[str, ...] = (),
@@ -353,7 +353,7 @@ class FakeECR:
         pushed_days_ago: float | None = None,
         format: str = "oci",
         platforms: Sequence[str] | None = None,
-        findings: list[dict[str, Any]] | None = None,
+        findings: list[dict[str, Any]] | ScanFailure | None = None,
         referrers: Sequence[str | dict[str, Any]] = (),
         account: str | None = None,
         region: str | None = None,
@@ -364,7 +364,8 @@ class FakeECR:
         untagged image per platform, then an OCI index (a Docker manifest list with
         ``format="docker"``) carrying the tags. ``findings`` are what a scan of this image reports
         (ImageScanFinding dicts for basic scans, enhanced finding dicts for enhanced ones),
-        instead of asking the findings hook. ``referrers`` attaches artifacts through ``subject``:
+        instead of asking the findings hook; a :class:`ScanFailure` (such as
+        ``UNSUPPORTED_IMAGE``) makes its scans end without findings. ``referrers`` attaches artifacts through ``subject``:
         artifact types, or dicts of :meth:`push_artifact` arguments.
         """
         tag_list = [tags] if isinstance(tags, str) else list(tags or [])

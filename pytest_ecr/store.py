@@ -48,7 +48,7 @@ class Image:
     #: the latest scan of this image, if any
     scan: Scan | None = None
     #: findings a test seeded for this image; a scan reports them instead of asking the hook
-    seeded_findings: list[dict[str, Any]] | None = None
+    seeded_findings: list[dict[str, Any]] | ScanFailure | None = None
     #: where the latest push of this image is being replicated to (DescribeImageReplicationStatus)
     replication: list[ReplicationStatus] | None = None
     #: managed signing jobs started by this image's push, one per signing profile (spec §8.7)
@@ -195,6 +195,39 @@ def _unlink(index: dict[str, dict[str, None]], key: str, digest: str) -> None:
             del index[key]
 
 
+#: The ScanStatus values a scan that does not complete can end with (botocore's model)
+SCAN_FAILURE_STATUSES = (
+    "FAILED",
+    "UNSUPPORTED_IMAGE",
+    "FINDINGS_UNAVAILABLE",
+    "SCAN_ELIGIBILITY_EXPIRED",
+    "LIMIT_EXCEEDED",
+)
+
+
+@dataclass(frozen=True)
+class ScanFailure:
+    """How a scan ends when it does not complete: given instead of findings (seeded on an image, or
+    returned by the ``pytest_ecr_scan_findings`` hook), DescribeImageScanFindings reports
+    ``imageScanStatus`` ``{status, description}`` and no findings."""
+
+    description: str
+    status: str = "FAILED"
+
+    def __post_init__(self) -> None:
+        if self.status not in SCAN_FAILURE_STATUSES:
+            raise ValueError(
+                f"a scan cannot end with status {self.status!r}; choose one of {', '.join(SCAN_FAILURE_STATUSES)}"
+            )
+
+
+#: What a basic scan of an image whose OS ECR cannot scan (FROM scratch, an unsupported
+#: distribution) ends with, as users report it from ECR
+UNSUPPORTED_IMAGE = ScanFailure(
+    "UnsupportedImageError: The operating system and/or package manager are not supported."
+)
+
+
 @dataclass
 class Scan:
     """One scan of one image; it completes when the clock reaches ``completes_at``."""
@@ -204,6 +237,8 @@ class Scan:
     completes_at: float
     #: resolved once, when the scan is first seen complete
     findings: list[dict[str, Any]] | None = None
+    #: set instead of findings when the scan did not complete
+    failure: ScanFailure | None = None
 
 
 @dataclass

@@ -6,8 +6,10 @@ import json
 from datetime import timedelta
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, WaiterError
 from helpers import add_blob, image_manifest, index_manifest
+
+from pytest_ecr import UNSUPPORTED_IMAGE, ScanFailure
 
 ACCOUNT = "123456789012"
 HIGH = {
@@ -214,6 +216,82 @@ def test_enhanced_scanning_on_push(ecr, ecr_client, ecr_clock):
     assert active["imageScanFindings"]["findingSeverityCounts"] == {"CRITICAL": 1}
     with pytest.raises(ecr_client.exceptions.ScanNotFoundException):  # matches no rule: not scanned
         ecr_client.describe_image_scan_findings(repositoryName="dev-api", imageId={"imageTag": "v1"})
+
+
+# -- scans that do not complete -------------------------------------------------------------------
+
+
+@pytest.mark.ecr_seed(images={"app": [{"tags": ["scratch"], "findings": UNSUPPORTED_IMAGE}]})
+def test_a_scan_of_an_unsupported_image_fails_as_ecr_reports_it(ecr, ecr_client, ecr_clock):
+    ecr_client.start_image_scan(repositoryName="app", imageId={"imageTag": "scratch"})
+    ecr_clock.advance(seconds=ecr.options.scan_seconds)
+    answer = ecr_client.describe_image_scan_findings(repositoryName="app", imageId={"imageTag": "scratch"})
+    assert answer["imageScanStatus"] == {
+        "status": "FAILED",
+        "description": "UnsupportedImageError: The operating system and/or package manager are not supported.",
+    }
+    assert "imageScanFindings" not in answer
+    assert "nextToken" not in answer
+
+
+@pytest.mark.ecr_seed(images={"app": [{"tags": ["scratch"], "findings": UNSUPPORTED_IMAGE}]})
+def test_the_scan_waiter_stops_on_a_failed_scan(ecr, ecr_client, ecr_clock):
+    ecr_client.start_image_scan(repositoryName="app", imageId={"imageTag": "scratch"})
+    started = ecr_clock.now()
+    with pytest.raises(WaiterError) as exc:
+        ecr_client.get_waiter("image_scan_complete").wait(
+            repositoryName="app", imageId={"imageTag": "scratch"}
+        )
+    assert "terminal failure state" in str(exc.value)
+    assert exc.value.last_response["imageScanStatus"]["status"] == "FAILED"
+    # It polled every 5 s until the scan ended, in the fake's time.
+    assert ecr_clock.now() - started == timedelta(seconds=ecr.options.scan_seconds)
+
+
+def test_an_enhanced_scan_can_end_with_another_status(ecr, ecr_client, ecr_clock):
+    ecr_client.put_registry_scanning_configuration(scanType="ENHANCED", rules=rules(("SCAN_ON_PUSH", ["*"])))
+    ecr.create_repository("app")
+    reason = "The image is no longer eligible for scanning."
+    ecr.push_image("app", "v1", findings=ScanFailure(reason, status="SCAN_ELIGIBILITY_EXPIRED"))
+    ecr_clock.advance(seconds=ecr.options.scan_seconds)
+    answer = ecr_client.describe_image_scan_findings(repositoryName="app", imageId={"imageTag": "v1"})
+    assert answer["imageScanStatus"] == {"status": "SCAN_ELIGIBILITY_EXPIRED", "description": reason}
+    assert "imageScanFindings" not in answer
+
+
+def test_a_scan_failure_status_must_be_one_of_the_model():
+    with pytest.raises(ValueError, match="choose one of FAILED, UNSUPPORTED_IMAGE"):
+        ScanFailure("nope", status="COMPLETE")
+
+
+def test_the_hook_can_fail_a_scan(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+        from pytest_ecr import UNSUPPORTED_IMAGE
+
+        def pytest_ecr_scan_findings(scan):
+            return UNSUPPORTED_IMAGE if "scratch" in scan.image_tags else None
+        """
+    )
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.ecr_seed(images={"app": ["scratch", "debian"]})
+        def test_gate(ecr, ecr_client, ecr_clock):
+            for tag in ("scratch", "debian"):
+                ecr_client.start_image_scan(repositoryName="app", imageId={"imageTag": tag})
+            ecr_clock.advance(seconds=ecr.options.scan_seconds)
+            statuses = {
+                tag: ecr_client.describe_image_scan_findings(repositoryName="app", imageId={"imageTag": tag})[
+                    "imageScanStatus"
+                ]["status"]
+                for tag in ("scratch", "debian")
+            }
+            assert statuses == {"scratch": "FAILED", "debian": "COMPLETE"}
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=1)
 
 
 # -- registry scanning configuration --------------------------------------------------------------

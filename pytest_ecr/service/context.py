@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..clock import Clock
-from ..store import Registry, Repository, Store
+from ..store import Registry, Repository, ScanFailure, Store
 from ..upstreams import UpstreamProvider
 from .errors import RepositoryNotFoundException
 
@@ -60,7 +60,7 @@ class ScanRequest:
     scan_type: str  # BASIC or ENHANCED
 
 
-FindingsProvider = Callable[[ScanRequest], "list[dict[str, Any]] | None"]
+FindingsProvider = Callable[[ScanRequest], "list[dict[str, Any]] | ScanFailure | None"]
 
 
 @dataclass

@@ -4,7 +4,8 @@ DescribeImageScanFindings, BatchGetRepositoryScanningConfiguration.
 A scan is stamped with the virtual time it completes; its status and findings are settled when
 read, so waiters see IN_PROGRESS until the clock reaches it. Findings come from the image's seeded
 findings, else from the options' findings provider (the ``pytest_ecr_scan_findings`` hook), else
-none.
+none; either may give a ``ScanFailure`` instead, and the scan then ends with its status and
+description, without findings.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from ..store import Image, Registry, Repository, Scan
+from ..store import Image, Registry, Repository, Scan, ScanFailure
 from . import manifests
 from .context import Context, ScanRequest
 from .errors import (
@@ -220,6 +221,8 @@ def _settle(ctx: Context, repo: Repository, image: Image, scan: Scan) -> bool:
                 repo.registry_id, repo.region, repo.name, image.digest, tuple(image.tags), scan.scan_type
             )
             provided = ctx.options.scan_findings(request)
+        if isinstance(provided, ScanFailure):
+            scan.failure, provided = provided, None
         scan.findings = [dict(f) for f in provided or []]
     return True
 
@@ -254,6 +257,10 @@ def describe_image_scan_findings(
     enhanced = scan.scan_type == "ENHANCED"
     if not _settle(ctx, repo, image, scan):
         result["imageScanStatus"] = {"status": "PENDING" if enhanced else "IN_PROGRESS"}
+        return result
+    if scan.failure is not None:
+        # A scan that did not complete has a status and a reason, and no findings at all.
+        result["imageScanStatus"] = {"status": scan.failure.status, "description": scan.failure.description}
         return result
     findings = scan.findings or []
     indexed = list(enumerate(findings))
