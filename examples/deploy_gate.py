@@ -172,7 +172,10 @@ def check_image(
             WaiterConfig=waiter_config or {},  # empty: the waiter's own schedule
         )
     except WaiterError as err:
-        raise GateError(f"the scan of {repository}@{digest} did not complete: {err}") from err
+        # A scan that failed (an image built FROM scratch, an OS ECR cannot scan) says why.
+        status = (err.last_response or {}).get("imageScanStatus", {})
+        reason = status.get("description") if status.get("status") == "FAILED" else None
+        raise GateError(f"the scan of {repository}@{digest} did not complete: {reason or err}") from err
 
     report = GateReport(repository, tag, digest, started, max_blocking=max_blocking)
     report.findings = list(_findings(client, repository, digest))

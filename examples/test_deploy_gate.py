@@ -9,6 +9,7 @@ import pytest
 from botocore.exceptions import ClientError, WaiterError
 
 from examples.deploy_gate import Finding, GateError, ImageArchivedError, check_image, main
+from pytest_ecr import UNSUPPORTED_IMAGE
 
 MOMENT = datetime(2025, 6, 1, tzinfo=timezone.utc)
 
@@ -138,6 +139,17 @@ def test_a_scan_slower_than_the_waiter_is_an_error(ecr, ecr_client, ecr_clock):
     assert isinstance(excinfo.value.__cause__, WaiterError)
     assert statuses(ecr) == ["ScanNotFoundException"] + ["IN_PROGRESS"] * 60
     assert ecr_clock.now() == MOMENT + timedelta(seconds=59 * 5)
+
+
+@pytest.mark.ecr_time(MOMENT)
+@pytest.mark.ecr_seed(images={"app": [{"tags": ["v1"], "findings": UNSUPPORTED_IMAGE}]})
+def test_an_image_ecr_cannot_scan_fails_closed(ecr, ecr_client, ecr_clock):
+    # An image built FROM scratch: ECR's basic scan ends FAILED, and the gate gives no pass.
+    with pytest.raises(GateError, match="UnsupportedImageError: The operating system") as excinfo:
+        check_image(ecr_client, "app", "v1")
+
+    assert isinstance(excinfo.value.__cause__, WaiterError)
+    assert statuses(ecr) == ["ScanNotFoundException", "IN_PROGRESS", "IN_PROGRESS", "FAILED"]
 
 
 # -- existing scans -----------------------------------------------------------------------------
