@@ -16,8 +16,9 @@ from pytest_ecr import FakeECR
 from pytest_ecr.protocol.dispatch import Exchange
 from pytest_ecr.protocol.model import error_codes, operation
 
-#: Errors the fake may return for any operation; not ECR error shapes, so never in a model list.
-PROTOCOL_ERRORS = frozenset({"SerializationException", "UnknownOperationException"})
+#: Errors the fake may return for any operation; not ECR error shapes, so never in a model list:
+#: the protocol's, and IAM's refusal (common to every AWS operation).
+PROTOCOL_ERRORS = frozenset({"SerializationException", "UnknownOperationException", "AccessDeniedException"})
 
 
 def shape_violations(call: Exchange) -> list[str]:

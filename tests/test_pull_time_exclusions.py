@@ -209,6 +209,10 @@ def test_the_image_registry_exclusions_apply(ecr, ecr_clock):
     owner = ecr.client(account=other)
     ecr.create_repository("app", account=other)
     ecr.push_image("app", "v1", account=other)
+    pullers = {"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "ecr:BatchGetImage"}
+    owner.set_repository_policy(
+        repositoryName="app", policyText=json.dumps({"Version": "2012-10-17", "Statement": [pullers]})
+    )
     ecr.client().register_pull_time_update_exclusion(principalArn=reader)  # our registry: no effect
     ecr.client(principal=reader).batch_get_image(
         repositoryName="app", registryId=other, imageIds=[{"imageTag": "v1"}]

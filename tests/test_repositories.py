@@ -235,11 +235,15 @@ def test_describe_repositories_paginates(ecr, ecr_client):
 
 
 def test_other_registry_id(ecr_client):
+    # Another account's registry: no repository policy lets this account in (tests/test_access.py).
     with pytest.raises(ClientError) as exc:
         ecr_client.describe_repositories(registryId="999999999999", repositoryNames=["app"])
+    assert err(exc)["Code"] == "AccessDeniedException"
+    with pytest.raises(ClientError) as exc:
+        ecr_client.describe_repositories(repositoryNames=["app"])
     assert (
         err(exc)["Message"]
-        == "The repository with name 'app' does not exist in the registry with id '999999999999'"
+        == "The repository with name 'app' does not exist in the registry with id '123456789012'"
     )
     with pytest.raises(ClientError) as exc:
         ecr_client.describe_repositories(registryId="12345")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import boto3
@@ -32,9 +33,21 @@ def test_regions_and_accounts_are_separate_registries(ecr):
     assert [
         r["repositoryName"] for r in ecr.client(region="eu-west-1").describe_repositories()["repositories"]
     ] == ["app"]
-    # The default account can address the other registry by id; it sees the same state.
-    found = ecr.client().describe_repositories(registryId="210987654321")["repositories"]
-    assert [r["registryId"] for r in found] == ["210987654321"]
+    # The default account can address the other registry by id, where a policy lets it in; it sees
+    # the same state.
+    other.set_repository_policy(
+        repositoryName="app",
+        policyText=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"AWS": "123456789012"}, "Action": "ecr:Describe*"}
+                ],
+            }
+        ),
+    )
+    found = ecr.client().describe_repositories(registryId="210987654321", repositoryNames=["app"])
+    assert [r["registryId"] for r in found["repositories"]] == ["210987654321"]
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..service import access
 from ..service.context import Context
 from ..service.errors import (
     ECRError,
@@ -96,6 +97,7 @@ def handle(target: str | None, body: bytes, ctx: Context) -> Exchange:
             raise SerializationException("The request body is not valid JSON") from None
         params = decode.read(op.input_shape, raw, op_name, _fail(error_codes(op))) if op.input_shape else {}
         exchange.params = params
+        access.check(ctx, op_name, params)
         handler = handlers().get(op_name)
         if handler is None:
             raise NotImplementedByFake(

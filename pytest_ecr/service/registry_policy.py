@@ -7,11 +7,11 @@ fake in one place: cross-account replication into this registry (:func:`allows`)
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..store import Registry
-from .context import Context
+from .access import ALLOW, decision
+from .context import Context, root_principal
 from .errors import InvalidParameterException, RegistryPolicyNotFoundException
 from .policies import is_valid_resource_policy
 from .registry import operation
@@ -49,36 +49,7 @@ def delete_registry_policy(ctx: Context) -> dict[str, Any]:
     return {"registryId": reg.account, "policyText": text}
 
 
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _principal_matches(statement: dict[str, Any], account: str) -> bool:
-    principal = statement.get("Principal")
-    if principal == "*":
-        return True
-    if not isinstance(principal, dict):
-        return False
-    names = {f"arn:aws:iam::{account}:root", account, "*"}
-    return any(p in names for p in _as_list(principal.get("AWS", [])))
-
-
-def _action_matches(statement: dict[str, Any], action: str) -> bool:
-    wanted = {action.lower(), "ecr:*", "*"}
-    return any(isinstance(a, str) and a.lower() in wanted for a in _as_list(statement.get("Action", [])))
-
-
 def allows(reg: Registry, account: str, action: str) -> bool:
     """Whether ``reg``'s registry policy lets account ``account`` perform ``action`` (e.g.
-    ``ecr:ReplicateImage``): an Allow statement naming the account (``arn:aws:iam::<id>:root``, the
-    bare id, or ``*``) and the action (itself, ``ecr:*`` or ``*``), and no such Deny statement.
-    ``NotPrincipal`` / ``NotAction`` / ``Condition`` statements grant nothing here."""
-    if reg.registry_policy is None:
-        return False
-    statements = _as_list(json.loads(reg.registry_policy)["Statement"])
-    relevant = [
-        s
-        for s in statements
-        if "Condition" not in s and _principal_matches(s, account) and _action_matches(s, action)
-    ]
-    return any(s["Effect"] == "Allow" for s in relevant) and not any(s["Effect"] == "Deny" for s in relevant)
+    ``ecr:ReplicateImage``), as :func:`access.decision` reads a policy."""
+    return decision(reg.registry_policy, root_principal(account, reg.region), action) == ALLOW
