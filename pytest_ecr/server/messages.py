@@ -32,7 +32,8 @@ class Request:
 class Reply:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
+    #: a memoryview lets a blob's byte range go out without copying it
+    body: bytes | memoryview = b""
     #: close the connection without answering (a dropped connection)
     drop: bool = False
     #: the Content-Length a HEAD answer announces (its body is empty)
