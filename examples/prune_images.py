@@ -34,6 +34,8 @@ class Image:
     digest: str
     tags: tuple[str, ...]
     pushed_at: datetime
+    #: the image this one refers to (a signature, an SBOM: OCI ``subject``), if any
+    subject: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,9 @@ class PruneReport:
     kept: list[Image] = field(default_factory=list)
     #: images the policy selected for deletion (on a dry run, what would be deleted)
     selected: list[Image] = field(default_factory=list)
+    #: signatures, SBOMs and other referrers: never judged on their own (they are untagged), they
+    #: stay with their subject, and ECR deletes a deleted subject's referrers within 24 hours
+    referrers: list[Image] = field(default_factory=list)
     #: digests ECR confirmed deleted (always empty on a dry run)
     deleted: list[str] = field(default_factory=list)
     failures: list[DeleteFailure] = field(default_factory=list)
@@ -67,6 +72,7 @@ def _images(client: ECRClient, repository: str) -> Iterator[Image]:
                 digest=detail["imageDigest"],
                 tags=tuple(detail.get("imageTags", ())),
                 pushed_at=detail["imagePushedAt"],
+                subject=detail.get("subjectManifestDigest"),
             )
 
 
@@ -129,7 +135,9 @@ def prune(
             raise RepositoryNotFoundError(f"repository {repository!r} does not exist") from err
         raise
     report = PruneReport(repository, dry_run)
-    report.kept, report.selected = _select(images, now, untagged_older_than_days, keep_tags)
+    report.referrers = [i for i in images if i.subject is not None]
+    judged = [i for i in images if i.subject is None]
+    report.kept, report.selected = _select(judged, now, untagged_older_than_days, keep_tags)
     if not dry_run:
         _delete(client, repository, [i.digest for i in report.selected], report)
     return report

@@ -188,6 +188,30 @@ def test_dry_run_deletes_nothing(ecr, ecr_client):
     assert images_by_digest(ecr_client, "app") == before
 
 
+# -- referrers --------------------------------------------------------------------------------------
+
+
+def test_signatures_stay_with_their_image_and_follow_it_out(ecr, ecr_client, ecr_repo, ecr_clock):
+    """Signatures are untagged: judged as untagged images, a kept image would lose its own."""
+    repo = ecr_repo.name
+    old = ecr.push_image(repo, "v1")
+    old_sig = ecr.push_artifact(repo, old.digest).digest  # signed when pushed, as CI does
+    ecr_clock.advance(days=30)
+    new = ecr.push_image(repo, "v2")
+    new_sig = ecr.push_artifact(repo, new.digest).digest
+    ecr_clock.advance(days=30)  # both signatures are now untagged images older than 14 days
+
+    report = prune(ecr_client, repo, untagged_older_than_days=14, keep_tags=1)
+
+    assert report.ok
+    assert report.deleted == [old.digest]
+    assert sorted(i.digest for i in report.referrers) == sorted([old_sig, new_sig])
+    assert set(images_by_digest(ecr_client, repo)) == {new.digest, new_sig, old_sig}
+    # ECR deletes the signature of the deleted image within a day; the kept image keeps its own.
+    ecr_clock.advance(days=1)
+    assert set(images_by_digest(ecr_client, repo)) == {new.digest, new_sig}
+
+
 # -- failures and errors ------------------------------------------------------------------------
 
 
