@@ -582,26 +582,33 @@ class FakeECR:
         repositories: Sequence[str | dict[str, Any]] = (),
         images: dict[str, Sequence[Any]] | None = None,
         upstream: dict[str, dict[str, Sequence[Any]]] | None = None,
+        *,
+        account: str | None = None,
+        region: str | None = None,
     ) -> None:
         """Create repositories, push images and seed upstream registries as the ``ecr_seed``
-        marker describes."""
+        marker describes, in the registry of ``account`` in ``region`` (default: the fake's)."""
         for registry_url, repos in (upstream or {}).items():
             for repository, entries in repos.items():
                 for entry in entries:
                     spec = {"tags": entry} if isinstance(entry, str) else dict(entry)
                     self.upstream_image(registry_url, repository, spec.pop("tags", "latest"), **spec)
+        where: dict[str, Any] = {"account": account, "region": region}
         for entry in repositories:
             params = {"repositoryName": entry} if isinstance(entry, str) else dict(entry)
-            self.create_repository(params.pop("repositoryName"), **params)
+            self.create_repository(params.pop("repositoryName"), **where, **params)
+        registry = self.store.registry(account or self.account_id, region or self.region)
         for repo_name, entries in (images or {}).items():
-            if repo_name not in self.store.registry(self.account_id, self.region).repositories:
-                self.create_repository(repo_name)
+            if repo_name not in registry.repositories:
+                self.create_repository(repo_name, **where)
             for entry in entries:
                 if isinstance(entry, dict) and "oci_layout" in entry:
                     spec = dict(entry)
-                    self.import_oci_layout(repo_name, spec.pop("oci_layout"), spec.pop("tags", None), **spec)
+                    self.import_oci_layout(
+                        repo_name, spec.pop("oci_layout"), spec.pop("tags", None), **where, **spec
+                    )
                 elif isinstance(entry, dict):
                     spec = dict(entry)
-                    self.push_image(repo_name, spec.pop("tags", None), **spec)
+                    self.push_image(repo_name, spec.pop("tags", None), **where, **spec)
                 else:
-                    self.push_image(repo_name, entry)
+                    self.push_image(repo_name, entry, **where)

@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 DOCS = "https://pytest-ecr.readthedocs.io/en/latest"
 _CONFIG = pytest.StashKey[Config]()
 MARKERS = {
-    "ecr_seed": "ecr_seed(repositories=(), images=None, upstream=None): create repositories, push synthetic "
-    f"images and seed upstream registries before the test (activates the `ecr` fixture). See {DOCS}/markers.html",
+    "ecr_seed": "ecr_seed(repositories=(), images=None, upstream=None, account=None, region=None): create "
+    "repositories, push synthetic images and seed upstream registries before the test, in the registry of "
+    f"`account` in `region` (default: the fake's) (activates the `ecr` fixture). See {DOCS}/markers.html",
     "ecr_config": "ecr_config(account_id=None, region=None, allow_services=None): settings of the fake for "
     f"this test, over command line and ini. See {DOCS}/configuration.html",
     "ecr_time": "ecr_time(moment): freeze time (freezegun) at `moment` (ISO 8601 string, datetime or epoch "
@@ -43,18 +44,25 @@ def _seed_args(
     repositories: Sequence[str | dict[str, Any]] = (),
     images: dict[str, Sequence[Any]] | None = None,
     upstream: dict[str, dict[str, Sequence[Any]]] | None = None,
-) -> tuple[
-    Sequence[str | dict[str, Any]],
-    dict[str, Sequence[Any]] | None,
-    dict[str, dict[str, Sequence[Any]]] | None,
-]:
+    account: str | None = None,
+    region: str | None = None,
+) -> dict[str, Any]:
     if isinstance(repositories, (str, dict)):
         raise TypeError("repositories= takes a list of names or CreateRepository parameter dicts")
     if images is not None and not isinstance(images, dict):
         raise TypeError("images= takes a dict of repository name -> list of images")
     if upstream is not None and not all(isinstance(v, dict) for v in dict(upstream).values()):
         raise TypeError("upstream= takes a dict of registry URL -> {repository: list of images}")
-    return repositories, images, upstream
+    for name, value in (("account", account), ("region", region)):
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{name}= takes a string")
+    return {
+        "repositories": repositories,
+        "images": images,
+        "upstream": upstream,
+        "account": account,
+        "region": region,
+    }
 
 
 def _config_args(
@@ -146,8 +154,8 @@ def ecr(request: pytest.FixtureRequest) -> Iterator[FakeECR]:
         fake.options.upstream_images = fake.upstream_provider(lambda wanted: upstream_hook(request=wanted))
         if moment is not None:
             fake.clock.freeze(moment)  # before seeding, so pushed_days_ago counts from it
-        for repositories, images, upstream in seeds:
-            fake.seed(repositories, images, upstream)
+        for seed in seeds:
+            fake.seed(**seed)
         yield fake
     problems = fake.problems()
     if problems:

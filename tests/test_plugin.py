@@ -10,7 +10,10 @@ from pytest_ecr import mock_ecr
 def test_markers_are_registered(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--markers")
     result.stdout.fnmatch_lines(
-        ["@pytest.mark.ecr_seed(repositories=(), images=None, upstream=None)*", "@pytest.mark.ecr_config(*"]
+        [
+            "@pytest.mark.ecr_seed(repositories=(), images=None, upstream=None, account=None, region=None)*",
+            "@pytest.mark.ecr_config(*",
+        ]
     )
 
 
@@ -75,6 +78,30 @@ def test_seed_pushed_days_ago(pytester: pytest.Pytester) -> None:
         """
     )
     pytester.runpytest().assert_outcomes(passed=1)
+
+
+@pytest.mark.ecr_seed(images={"app": ["v1"]}, account="210987654321", region="eu-west-1")
+@pytest.mark.ecr_seed(images={"app": ["local"]})
+def test_seed_markers_for_several_registries(ecr) -> None:
+    build = ecr.client(account="210987654321", region="eu-west-1")
+    assert [i["imageTag"] for i in build.list_images(repositoryName="app")["imageIds"]] == ["v1"]
+    assert [i["imageTag"] for i in ecr.client().list_images(repositoryName="app")["imageIds"]] == ["local"]
+    assert ecr.client(region="eu-west-1").describe_repositories()["repositories"] == []
+
+
+def test_seed_marker_account_must_be_a_string(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.ecr_seed(repositories=["app"], account=210987654321)
+        def test_x(ecr):
+            pass
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*@pytest.mark.ecr_seed: account= takes a string*"])
 
 
 def test_configuration_precedence(pytester: pytest.Pytester) -> None:

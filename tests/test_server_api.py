@@ -131,6 +131,13 @@ def test_seed_file_formats(tmp_path: Path) -> None:
     upstream = tmp_path / "upstream.json"
     upstream.write_text(json.dumps({"upstream": {"quay.io": {"coreos/etcd": ["v3"]}}}))
     assert load_seed(str(upstream)) == {"upstream": {"quay.io": {"coreos/etcd": ["v3"]}}}
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text(
+        json.dumps({"images": {"app": ["v1"]}, "account": OTHER_ACCOUNT, "region": "eu-west-1"})
+    )
+    fake = FakeECR()
+    fake.seed(**load_seed(str(elsewhere)))
+    assert fake.repository("app", OTHER_ACCOUNT, "eu-west-1").tag_index.keys() == {"v1"}
     bad = tmp_path / "bad.json"
     bad.write_text('{"repos": []}')
     with pytest.raises(SystemExit, match="expected an object"):

@@ -15,12 +15,13 @@ from ..fake import DEFAULT_ACCOUNT, DEFAULT_REGION, FakeECR, FakeError
 from .http import EcrServer
 
 #: what a seed file may hold: the ecr_seed marker's arguments (FakeECR.seed's)
-SEED_KEYS = ("repositories", "images", "upstream")
+SEED_KEYS = ("repositories", "images", "upstream", "account", "region")
 
 
 def load_seed(path: str) -> dict[str, Any]:
     """A seed file: JSON, or TOML for a ``.toml`` name, with the ``ecr_seed`` marker's arguments
-    ``repositories`` (names or CreateRepository parameter dicts), ``images`` and ``upstream``."""
+    ``repositories`` (names or CreateRepository parameter dicts), ``images``, ``upstream``,
+    ``account`` and ``region``."""
     text = Path(path).read_text(encoding="utf-8")
     if path.endswith(".toml"):
         try:
