@@ -75,3 +75,20 @@ def raw_client(ecr: FakeECR) -> Any:
     from botocore.config import Config
 
     return ecr.client(config=Config(parameter_validation=False))
+
+
+@pytest.fixture
+def limiter_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The waits the ``adaptive`` retry mode's rate limiter passes on the fake's clock, in seconds
+    (botocore's and aiobotocore's buckets alike)."""
+    from pytest_ecr import sleeps
+
+    waits: list[float] = []
+    refill_wait = sleeps.refill_wait
+
+    def spy(bucket: Any, amount: float) -> float:
+        waits.append(refill_wait(bucket, amount))
+        return waits[-1]
+
+    monkeypatch.setattr(sleeps, "refill_wait", spy)
+    return waits
