@@ -121,6 +121,7 @@ _WATCHED: dict[str, Callable[[ModuleType], None]] = {
     "aiobotocore.hooks": _aio_loaded,
     "aiobotocore.endpoint": _aio_loaded,
     "aiobotocore.waiter": _aio_loaded,
+    "aiobotocore.retries.bucket": _aio_loaded,
 }
 
 

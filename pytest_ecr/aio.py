@@ -7,15 +7,18 @@ mapping ours there, as soon as that module is imported, gives every aiobotocore 
 dispatcher below. It answers from the same fake as the sync one (same state, same call log, same
 fault rules, same errors), so the response goes through aiobotocore's real parser and retries.
 
-While a fake is active, two more things hold for aiobotocore, undone when the last fake stops:
+While a fake is active, three more things hold for aiobotocore, undone when the last fake stops:
 
 * its endpoint's ``_send`` (the one place an aiohttp/httpx request leaves the process) is guarded
   by the same network blocker as botocore's (:func:`pytest_ecr.transport.check_network`);
 * its retry and waiter sleeps are virtual: ``asyncio.sleep`` as seen from ``aiobotocore.endpoint``
   and ``aiobotocore.waiter`` advances the active fake's clock and only yields to the event loop,
   so ``ImageScanComplete`` polls on its real 5-second schedule in no real time. The global
-  ``asyncio.sleep`` is left alone. The httpx backend's anyio sleeps and the adaptive retry mode's
-  rate limiter still sleep for real (the fake never throttles unless told to).
+  ``asyncio.sleep`` is left alone. The httpx backend's anyio sleeps are still real;
+* the ``adaptive`` retry mode's rate limiter (``AsyncTokenBucket``) waits in virtual time, as
+  botocore's does (:mod:`pytest_ecr.sleeps`, whose stand-in clock it reads through botocore's
+  ``Clock``): its ``_acquire``, looked up on the class by every bucket, old ones included, passes
+  the refill time on the fake's clock instead of waiting on the bucket's condition.
 
 aiobotocore is reached through ``importlib`` (it is no dependency, so it has no stubs here).
 This module is imported only by the import hook in :mod:`pytest_ecr._hook`, when aiobotocore
@@ -32,11 +35,12 @@ import warnings
 from types import ModuleType
 from typing import Any
 
-from . import _hook
+from . import _hook, sleeps
 from ._hook import FAKE_CREDENTIALS
 
 _ENDPOINT = "aiobotocore.endpoint"
 _WAITER = "aiobotocore.waiter"
+_BUCKET = "aiobotocore.retries.bucket"
 
 _lock = threading.RLock()
 #: aiobotocore modules whose import has completed (a module in sys.modules may still be executing).
@@ -124,13 +128,15 @@ def refresh() -> None:
                     setattr(owner, attribute, original)
             _patched.clear()
             return
-        for name in (_ENDPOINT, _WAITER):
+        for name in (_ENDPOINT, _WAITER, _BUCKET):
             module = sys.modules.get(name)
             if module is not None and name in _loaded and name not in _patched:
                 _patched[name] = _patch(module)
 
 
 def _patch(module: Any) -> list[tuple[Any, str, Any]]:
+    if module.__name__ == _BUCKET:
+        return _patch_bucket(module)
     saved: list[tuple[Any, str, Any]] = [(module, "asyncio", module.asyncio)]
     module.asyncio = _VIRTUAL_ASYNCIO
     if module.__name__ == _ENDPOINT:
@@ -146,6 +152,32 @@ def _patch(module: Any) -> list[tuple[Any, str, Any]]:
         saved.append((endpoint_class, "_send", original_send))
         endpoint_class._send = _send
     return saved
+
+
+def _patch_bucket(module: Any) -> list[tuple[Any, str, Any]]:
+    bucket_class: Any = getattr(module, "AsyncTokenBucket", None)
+    original = getattr(bucket_class, "__dict__", {}).get("_acquire")
+    if original is None or not hasattr(bucket_class, "_sleep_amount"):
+        return []  # an aiobotocore with another bucket: its limiter waits for real
+    from botocore.exceptions import CapacityNotAvailableError
+
+    async def _acquire(bucket: Any, amount: float = 1, block: bool = True) -> Any:
+        # As sleeps._acquire_in_virtual_time for botocore's bucket: aiobotocore's own attempt,
+        # non-blocking, and the refill time passed on the fake's clock instead of awaiting the
+        # bucket's condition. Nothing is awaited in between: the caller holds the condition, so
+        # no other task could change the rate anyway, and not yielding suits anyio's backends too.
+        for _ in range(sleeps.MAX_VIRTUAL_WAITS):
+            try:
+                return await original(bucket, amount=amount, block=False)
+            except CapacityNotAvailableError:
+                if not block:
+                    raise
+            if not sleeps.advance_innermost(sleeps.refill_wait(bucket, amount)):
+                break
+        return await original(bucket, amount=amount, block=block)
+
+    bucket_class._acquire = _acquire
+    return [(bucket_class, "_acquire", original)]
 
 
 def patched() -> list[str]:

@@ -11,6 +11,7 @@ import pytest
 pytest.importorskip("aiobotocore")
 
 import aiobotocore.endpoint
+import aiobotocore.retries.bucket
 import aiobotocore.session
 import aiobotocore.waiter
 from botocore.config import Config
@@ -22,6 +23,7 @@ from pytest_ecr.transport import NetworkBlocked
 
 STANDARD = Config(retries={"mode": "standard"})  # three attempts in all
 NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
+ADAPTIVE = Config(retries={"mode": "adaptive", "max_attempts": 5})
 
 
 def real_seconds() -> float:
@@ -158,6 +160,50 @@ def test_throttling_is_absorbed_by_standard_retries(ecr: FakeECR, monkeypatch: p
     assert set(slept) == {0}  # aiobotocore slept through the stand-in: the loop never waited
 
 
+async def throttled_calls(client: Any, clock: Any) -> tuple[dict[str, Any], float, float]:
+    """Three throttles, then five calls back to back, which run the rate limiter's bucket dry
+    (the retries' random backoff alone may have let it refill): the answer to the first call, and
+    the fake's and real seconds they all took."""
+    start, began = clock.now(), real_seconds()
+    answer = await client.describe_repositories()
+    for _ in range(5):
+        await client.describe_repositories()
+    return answer, clock.now() - start, real_seconds() - began
+
+
+def test_adaptive_rate_limiter_waits_on_the_fake_clock(ecr: FakeECR, limiter_waits: list[float]) -> None:
+    ecr.create_repository("app")
+    rule = ecr.faults.fail("DescribeRepositories", error="ThrottlingException", times=3)
+    ecr.clock.freeze()  # only virtual waits move the fake's time
+
+    async def scenario() -> tuple[dict[str, Any], float, float]:
+        async with ecr.aio_client(config=ADAPTIVE) as client:
+            return await throttled_calls(client, ecr.clock)
+
+    answer, fake_seconds, seconds = asyncio.run(scenario())
+    assert seconds < 1
+    assert answer["ResponseMetadata"]["RetryAttempts"] == 3
+    assert rule.exhausted
+    assert sum(limiter_waits) >= 1  # at 0.5 to 2 calls a second; seconds that passed only virtually
+    assert fake_seconds >= sum(limiter_waits)
+
+
+def test_adaptive_client_made_before_the_fake(limiter_waits: list[float]) -> None:
+    async def scenario() -> tuple[dict[str, Any], float, float]:
+        session = aiobotocore.session.get_session()
+        async with session.create_client("ecr", region_name="us-east-1", config=ADAPTIVE) as client:
+            with mock_ecr() as fake:  # the client's rate limiter and bucket exist already
+                fake.create_repository("app")
+                fake.faults.fail("DescribeRepositories", error="ThrottlingException", times=3)
+                return await throttled_calls(client, fake.clock)
+
+    answer, fake_seconds, seconds = asyncio.run(scenario())
+    assert seconds < 1
+    assert answer["ResponseMetadata"]["RetryAttempts"] == 3
+    assert sum(limiter_waits) >= 1
+    assert fake_seconds >= sum(limiter_waits)
+
+
 def test_dropped_connection_is_a_botocore_connection_error(ecr: FakeECR) -> None:
     ecr.create_repository("app")
     ecr.faults.drop_connection("DescribeRepositories", times=1)
@@ -272,13 +318,16 @@ def test_allowed_services_pass_the_blocker() -> None:
 
 def test_nothing_is_left_behind_when_the_fake_stops() -> None:
     send = aiobotocore.endpoint.AioEndpoint.__dict__["_send"]
+    acquire = aiobotocore.retries.bucket.AsyncTokenBucket.__dict__["_acquire"]
     assert aio.patched() == []
     with mock_ecr(), mock_ecr():
-        assert aio.patched() == ["aiobotocore.endpoint", "aiobotocore.waiter"]
+        assert aio.patched() == ["aiobotocore.endpoint", "aiobotocore.retries.bucket", "aiobotocore.waiter"]
         assert aiobotocore.endpoint.AioEndpoint.__dict__["_send"] is not send
+        assert aiobotocore.retries.bucket.AsyncTokenBucket.__dict__["_acquire"] is not acquire
         assert aiobotocore.waiter.asyncio is not asyncio
     assert aio.patched() == []
     assert aiobotocore.endpoint.AioEndpoint.__dict__["_send"] is send
+    assert aiobotocore.retries.bucket.AsyncTokenBucket.__dict__["_acquire"] is acquire
     assert aiobotocore.endpoint.asyncio is asyncio
     assert aiobotocore.waiter.asyncio is asyncio
     assert _hook.ACTIVE == []
@@ -297,7 +346,7 @@ def test_aiobotocore_imported_after_the_fake_started(pytester: pytest.Pytester) 
             import aiobotocore.session
             from pytest_ecr import aio
 
-            assert aio.patched() == ["aiobotocore.endpoint", "aiobotocore.waiter"]
+            assert aio.patched() == ["aiobotocore.endpoint", "aiobotocore.retries.bucket", "aiobotocore.waiter"]
             ecr.create_repository("app")
 
             async def scenario():
