@@ -89,7 +89,7 @@ class FakeECR:
         self._faults = Faults()
         #: scan duration and findings provider; change them at any time
         self.options = Options(scan_seconds=scan_seconds, scan_findings=scan_findings)
-        self._sleeps = VirtualSleeps(self.clock.advance)
+        self._sleeps = VirtualSleeps(self.clock.advance, self.clock.now)
         self._lock = threading.RLock()
         self._isolation: Isolation | None = None
         #: access key -> (account, principal ARN or None for the account's root)

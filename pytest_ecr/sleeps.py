@@ -135,15 +135,10 @@ def _install() -> None:
 
 
 class VirtualSleeps:
-    """While entered, botocore's sleeps advance ``advance``'s clock and its rate limiter reads
-    ``now`` (the last entered wins). ``now`` defaults to the ``now`` of the clock ``advance`` is
-    a bound method of."""
+    """While entered, botocore's sleeps ``advance`` a clock and its rate limiter reads the time
+    from ``now`` (the last entered wins)."""
 
-    def __init__(self, advance: Advance, now: Now | None = None) -> None:
-        if now is None:
-            now = getattr(getattr(advance, "__self__", None), "now", None)
-            if now is None:
-                raise TypeError("VirtualSleeps needs now= unless advance is a clock's bound method")
+    def __init__(self, advance: Advance, now: Now) -> None:
         self.advance = advance
         self.now = now
 
