@@ -609,6 +609,9 @@ class FakeECR:
                     )
                 elif isinstance(entry, dict):
                     spec = dict(entry)
+                    findings = spec.get("findings")
+                    if isinstance(findings, dict):  # a seed file's scan failure
+                        spec["findings"] = ScanFailure(**findings)
                     self.push_image(repo_name, spec.pop("tags", None), **where, **spec)
                 else:
                     self.push_image(repo_name, entry, **where)

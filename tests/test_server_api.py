@@ -20,7 +20,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from pytest_ecr import FakeECR
+from pytest_ecr import UNSUPPORTED_IMAGE, FakeECR
 from pytest_ecr.server import EcrServer
 from pytest_ecr.server.cli import load_seed
 
@@ -138,6 +138,14 @@ def test_seed_file_formats(tmp_path: Path) -> None:
     fake = FakeECR()
     fake.seed(**load_seed(str(elsewhere)))
     assert fake.repository("app", OTHER_ACCOUNT, "eu-west-1").tag_index.keys() == {"v1"}
+    failing = tmp_path / "failing.json"
+    reason = "UnsupportedImageError: The operating system and/or package manager are not supported."
+    failing.write_text(
+        json.dumps({"images": {"app": [{"tags": ["v1"], "findings": {"description": reason}}]}})
+    )
+    fake.seed(**load_seed(str(failing)))
+    app = fake.repository("app")
+    assert app.images[app.tag_index["v1"]].seeded_findings == UNSUPPORTED_IMAGE
     bad = tmp_path / "bad.json"
     bad.write_text('{"repos": []}')
     with pytest.raises(SystemExit, match="expected an object"):
