@@ -13,7 +13,9 @@ from . import _hook, synthetic, upstreams
 from ._hook import FAKE_CREDENTIALS
 from .calls import CallLog
 from .clock import Clock
+from .events import EventLog
 from .faults import ConnectionDropped, Faults, botocore_error, injected_exchange, requested
+from .gcpause import paused_gc
 from .protocol import dispatch
 from .protocol.model import TARGET_PREFIX
 from .service import manifests
@@ -22,6 +24,7 @@ from .service.context import Context, FindingsProvider, Options, principal_accou
 from .service.errors import ECRError
 from .service.images import store_image, store_with_blobs
 from .service.replication import settle as settle_replications
+from .service.scanning import settle_scans
 from .sessions import ecr_client
 from .sleeps import VirtualSleeps
 from .store import Repository, ScanFailure, Store
@@ -86,11 +89,14 @@ class FakeECR:
         self.clock = clock or Clock()
         self.store = Store()
         self.calls = CallLog()
+        self._lock = threading.RLock()
+        # Reading the events applies the work the clock has reached, under the fake's lock.
+        self.store.events.settle = self._settle_everything
+        self.store.events.guard = self._lock
         self._faults = Faults()
         #: scan duration and findings provider; change them at any time
         self.options = Options(scan_seconds=scan_seconds, scan_findings=scan_findings)
         self._sleeps = VirtualSleeps(self.clock.advance, self.clock.now)
-        self._lock = threading.RLock()
         self._isolation: Isolation | None = None
         #: access key -> (account, principal ARN or None for the account's root)
         self._access_keys: dict[str, tuple[str, str | None]] = {}
@@ -148,9 +154,29 @@ class FakeECR:
         """Apply the store-wide work the clock has reached (replications land in their destination
         registries), as every request does before it is served. Work that belongs to one
         repository (restores, signing jobs, lifecycle runs) is applied when that repository is
-        read. The caller holds the lock."""
+        read. Basic scans the clock has reached complete (and send their events). The caller holds
+        the lock."""
         if self.store.replication_queue:
             settle_replications(self.context())
+        if self.store.pending_scans:
+            settle_scans(self.context())
+
+    def _settle_everything(self) -> None:
+        """:meth:`settle_due`, then the due work of every repository (restores, signing jobs,
+        referrers following their subject, lifecycle runs), as reading each of them would: what
+        reading ``events`` applies first, so that the log holds every event due by now."""
+        with self._lock:
+            self.settle_due()
+            for (account, region), reg in list(self.store.registries.items()):
+                ctx = self.context(account, region)
+                for name in list(reg.repositories):
+                    ctx.repository(name)
+
+    @property
+    def events(self) -> EventLog:
+        """The EventBridge events the fake's ECR would have sent, in time order (see
+        :doc:`events`)."""
+        return self.store.events
 
     def caller_for_key(self, access_key: str | None) -> tuple[str, str | None]:
         """Who signs with ``access_key`` (see :meth:`client`): (account, principal ARN), the
@@ -329,7 +355,7 @@ class FakeECR:
             )
             stored.seeded_findings = findings
             for tag in tags[1:]:
-                store_image(ctx, repo, image.manifest, image.media_type, tag)
+                store_image(ctx, repo, image.manifest, image.media_type, tag, pushed_at=pushed_at)
         except ECRError as err:
             raise FakeError(err.code, err.message) from None
         return PushedImage(
@@ -410,7 +436,9 @@ class FakeECR:
         if count < 0:
             raise ValueError(f"count must be >= 0, got {count}")
         digests: list[str] = []
-        with self._lock:
+        # Bulk, acyclic allocation (manifests, images, their push events): collections would
+        # only traverse the growing repository, as in a lifecycle run (see gcpause).
+        with self._lock, paused_gc():
             repo = self.repository(repository, account, region)
             ctx = self.context(account, region)
             blobs = repo.blobs

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .events import EventLog
 from .upstreams import Upstreams
 
 
@@ -421,6 +422,12 @@ class Store:
     replicating: bool = False
     #: the fake's upstream registries (what pull-through cache rules pull from)
     upstreams: Upstreams = field(default_factory=Upstreams)
+    #: the EventBridge events ECR would have sent (``FakeECR.events``)
+    events: EventLog = field(default_factory=EventLog)
+    #: basic scans not yet complete, a heap by (completes_at, seq, account, region, repository,
+    #: digest, scan): each is settled when the clock reaches it, so that its event is sent even
+    #: if nobody reads the scan
+    pending_scans: list[tuple[float, int, str, str, str, str, Scan]] = field(default_factory=list)
     _seq: Any = field(default_factory=itertools.count)
 
     def registry(self, account: str, region: str) -> Registry:

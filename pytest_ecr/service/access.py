@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from .context import Context
+from .context import Context, repository_arn
 from .errors import ECRError
 
 ALLOW, DENY = "Allow", "Deny"
@@ -120,7 +120,7 @@ def check(ctx: Context, operation: str, params: dict[str, Any]) -> None:
             if verdict == DENY
             else f"because no resource-based policy allows the {action} action"
         )
-        resource = f"arn:{ctx.partition}:ecr:{ctx.region}:{account}:repository/{name}"
+        resource = repository_arn(account, ctx.region, name)
         raise AccessDeniedException(
             f"User: {ctx.principal} is not authorized to perform: {action} on resource: {resource} {reason}"
         )

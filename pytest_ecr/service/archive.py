@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..events import IMAGE_ACTION, REFERRER_ACTION, instant
 from ..store import Image, Repository
 from .context import Context
 from .errors import ImageStorageClassUpdateNotSupportedException
@@ -53,10 +54,32 @@ def _children(repo: Repository, image: Image) -> list[Image]:
     return [repo.images[d] for d in image.children if d in repo.images]
 
 
+def _storage_class_event(ctx: Context, repo: Repository, image: Image, target: str, at: float) -> None:
+    """``ECR Image Action`` UPDATE_STORAGE_CLASS (the ECR User Guide's archive and restore samples),
+    ``ECR Referrer Action`` for an image that has a subject (the guide's referrer restore sample):
+    a restore adds ``last-activated-at``; ``artifact-media-type`` is left out when the image has
+    none (a manifest list)."""
+    detail: dict[str, Any] = {
+        "action-type": "UPDATE_STORAGE_CLASS",
+        "target-storage-class": target,
+        "image-digest": image.digest,
+        "repository-name": repo.name,
+        "result": "SUCCESS",
+        "manifest-media-type": image.media_type,
+    }
+    if image.artifact_media_type is not None:
+        detail["artifact-media-type"] = image.artifact_media_type
+    if target == "STANDARD":
+        detail["last-activated-at"] = instant(at)
+    detail_type = REFERRER_ACTION if image.subject_digest is not None else IMAGE_ACTION
+    ctx.store.events.emit(at, detail_type, repo.registry_id, repo.region, [], detail)
+
+
 def _archive(ctx: Context, repo: Repository, image: Image) -> None:
     now = ctx.clock.now()
     image.status, image.last_archived_at = "ARCHIVED", now
     follow_subject(ctx, repo, image.digest)
+    _storage_class_event(ctx, repo, image, "ARCHIVE", now)
     for child in _children(repo, image):
         # A child another active list still references must stay pullable.
         if child.status == "ACTIVE" and all(
@@ -64,6 +87,7 @@ def _archive(ctx: Context, repo: Repository, image: Image) -> None:
         ):
             child.status, child.last_archived_at = "ARCHIVED", now
             follow_subject(ctx, repo, child.digest)
+            _storage_class_event(ctx, repo, child, "ARCHIVE", now)
 
 
 def _begin_restore(ctx: Context, repo: Repository, image: Image) -> None:
@@ -99,6 +123,7 @@ def settle_restores(ctx: Context, repo: Repository) -> None:
         image = repo.images.get(digest)
         if image is not None and image.status == "ACTIVATING":
             _activate(ctx, repo, image, done_at)
+            _storage_class_event(ctx, repo, image, "STANDARD", done_at)
         else:  # deleted (or re-pushed) while restoring
             del repo.restores[digest]
 

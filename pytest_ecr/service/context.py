@@ -21,6 +21,11 @@ def partition_of(region: str) -> str:
     return "aws"
 
 
+def repository_arn(account: str, region: str, name: str) -> str:
+    """The ARN of repository ``name`` in the registry of ``account`` in ``region``."""
+    return f"arn:{partition_of(region)}:ecr:{region}:{account}:repository/{name}"
+
+
 def dns_suffix(region: str) -> str:
     return "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
 
@@ -105,6 +110,9 @@ class Context:
     options: Options = field(default_factory=Options)
     #: the IAM principal ARN of the caller; "" means the account's root (:func:`root_principal`)
     principal: str = ""
+    #: whether images stored through this context send ``ECR Image Action`` PUSH events; False
+    #: where ECR sends another event instead (replicas, pull-through cache fills)
+    push_events: bool = True
 
     def __post_init__(self) -> None:
         if not self.principal:

@@ -174,6 +174,10 @@ def store_image(
     from .replication import on_push as replicate  # replication builds on this module
 
     replicate(ctx, repo, image, tag)
+    if ctx.push_events:
+        # The push happened when the image says it was pushed (a seeded past, a replica's arrival).
+        at = image.pushed_at if new else ctx.clock.now() if pushed_at is None else pushed_at
+        ctx.store.events.image_action(at, "PUSH", repo.registry_id, repo.region, repo.name, actual, tag)
     return image
 
 
@@ -372,6 +376,19 @@ def batch_delete_image(
             )
         else:
             deleted.extend(_delete_image(repo, image))
+    if deleted:
+        # One event per image id the response reports deleted, with its tag if it has one.
+        now, record = ctx.clock.now(), ctx.store.events.image_action
+        for gone in deleted:
+            record(
+                now,
+                "DELETE",
+                repo.registry_id,
+                repo.region,
+                repo.name,
+                gone["imageDigest"],
+                gone.get("imageTag"),
+            )
     from .replication import on_delete  # replication builds on this module
 
     on_delete(ctx, repo, imageIds, deleted)

@@ -23,6 +23,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
+from ..events import PULL_THROUGH_CACHE_ACTION
 from ..store import Blob, Registry, Repository
 from ..upstreams import UPSTREAM_FAILURES, UpstreamRequest
 from .context import Context
@@ -357,8 +358,29 @@ def pull_through(
             continue
         if repo is None:
             repo = create_repository_for(replace(ctx, account=reg.account), name, "PULL_THROUGH_CACHE")
-        _cache(ctx, repo, fetched, tag)
+        # Filling the cache sends ECR Pull Through Cache Action, not a push's ECR Image Action.
+        _cache(replace(ctx, push_events=False), repo, fetched, tag)
+        _cache_event(ctx, rule, repo, tag, digest_of(fetched[-1][0]))
     return failures
+
+
+def _cache_event(ctx: Context, rule: dict[str, Any], repo: Repository, tag: str | None, digest: str) -> None:
+    """``ECR Pull Through Cache Action`` (the ECR User Guide's sample): the cached repository's ARN
+    in ``resources``; ``image-tag`` only when the pull named a tag. ``rule-version`` is the
+    sample's "1" (ECR documents no other value)."""
+    detail = {
+        "rule-version": "1",
+        "sync-status": "SUCCESS",
+        "ecr-repository-prefix": rule["ecrRepositoryPrefix"],
+        "repository-name": repo.name,
+        "upstream-registry-url": rule["upstreamRegistryUrl"],
+    }
+    if tag is not None:
+        detail["image-tag"] = tag
+    detail["image-digest"] = digest
+    ctx.store.events.emit(
+        ctx.clock.now(), PULL_THROUGH_CACHE_ACTION, repo.registry_id, repo.region, [repo.arn], detail
+    )
 
 
 def _cache(ctx: Context, repo: Repository, content: Content, tag: str | None) -> None:

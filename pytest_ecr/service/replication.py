@@ -30,8 +30,9 @@ import heapq
 from collections.abc import Iterator
 from typing import Any
 
+from ..events import REPLICATION_ACTION
 from ..store import Blob, Image, PendingReplication, Registry, ReplicationStatus, Repository
-from .context import Context, partition_of
+from .context import Context, partition_of, repository_arn
 from .errors import ECRError, InvalidParameterException, ValidationException
 from .images import ImageId, require_image, store_image
 from .mutability import tag_is_immutable
@@ -210,9 +211,13 @@ def settle(ctx: Context) -> None:
             continue
         ctx.store.replicating = True
         try:
-            dest_ctx = dataclasses.replace(ctx, account=pending.destination[0], region=pending.destination[1])
+            # A replica arriving sends ECR Replication Action, not a push's ECR Image Action.
+            dest_ctx = dataclasses.replace(
+                ctx, account=pending.destination[0], region=pending.destination[1], push_events=False
+            )
             if pending.kind == "push":
                 failure = _apply_push(dest_ctx, pending)
+                _replication_event(dest_ctx, pending, failure)
                 if pending.status is not None:
                     pending.status.status = "FAILED" if failure else "COMPLETE"
                     pending.status.failure_code = failure
@@ -224,6 +229,25 @@ def settle(ctx: Context) -> None:
                 _apply_delete(dest_ctx, pending)
         finally:
             ctx.store.replicating = False
+
+
+def _replication_event(dest_ctx: Context, pending: PendingReplication, failure: str | None) -> None:
+    """``ECR Replication Action`` (the ECR User Guide's samples for a completed and a failed
+    replication): sent in the destination registry when the replica lands (or fails to), with the
+    destination repository's ARN in ``resources``; ``image-tag`` only if the push named a tag."""
+    account, region = dest_ctx.account, dest_ctx.region
+    detail = {
+        "result": "FAILED" if failure else "SUCCESS",
+        "repository-name": pending.repository,
+        "image-digest": pending.images[-1].digest,
+        "source-account": pending.source_account,
+        "action-type": "REPLICATE",
+        "source-region": pending.source_region,
+    }
+    if pending.tags:
+        detail["image-tag"] = pending.tags[0]
+    resources = [repository_arn(account, region, pending.repository)]
+    dest_ctx.store.events.emit(pending.due_at, REPLICATION_ACTION, account, region, resources, detail)
 
 
 def _permitted(dest_ctx: Context, pending: PendingReplication, creates_repository: bool) -> bool:

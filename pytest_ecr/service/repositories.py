@@ -7,7 +7,7 @@ from typing import Any
 
 from ..store import Registry, Repository
 from . import mutability
-from .context import Context, dns_suffix
+from .context import Context, dns_suffix, repository_arn
 from .errors import (
     InvalidParameterException,
     LimitExceededException,
@@ -71,7 +71,7 @@ def new_repository(ctx: Context, reg: Registry, name: str, **settings: Any) -> R
         name=name,
         registry_id=reg.account,
         region=ctx.region,
-        arn=f"arn:{ctx.partition}:ecr:{ctx.region}:{reg.account}:repository/{name}",
+        arn=repository_arn(reg.account, ctx.region, name),
         uri=f"{reg.account}.dkr.ecr.{ctx.region}.{dns_suffix(ctx.region)}/{name}",
         created_at=ctx.clock.now(),
         seq=ctx.store.next_seq(),

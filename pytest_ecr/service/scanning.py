@@ -10,9 +10,11 @@ description, without findings.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from typing import Any
 
+from ..events import IMAGE_SCAN, SCAN_RESOURCE_CHANGE
 from ..store import Image, Registry, Repository, Scan, ScanFailure
 from . import manifests
 from .context import Context, ScanRequest
@@ -97,8 +99,41 @@ def put_registry_scanning_configuration(
     ]
     _check_rules(scanType, rules)
     config = {"scanType": scanType, "rules": rules}
-    ctx.registry().scanning_configuration = config
+    reg = ctx.registry()
+    before = {name: effective_frequency(reg, repo)[0] for name, repo in reg.repositories.items()}
+    reg.scanning_configuration = config
+    if scanType == "ENHANCED":
+        _frequency_change_event(ctx, reg, before)
     return {"registryScanningConfiguration": config}
+
+
+def _frequency_change_event(ctx: Context, reg: Registry, before: dict[str, str]) -> None:
+    """``ECR Scan Resource Change`` SCAN_FREQUENCY_CHANGE (the ECR User Guide's sample), sent when
+    an enhanced scanning configuration changes the scan frequency of repositories: one event
+    listing each of them, none if no frequency changed."""
+    changed = []
+    for name, repo in reg.repositories.items():
+        frequency = effective_frequency(reg, repo)[0]
+        if frequency != before[name]:
+            changed.append(
+                {
+                    "repository-name": name,
+                    "repository-arn": repo.arn,
+                    "scan-frequency": frequency,
+                    "previous-scan-frequency": before[name],
+                }
+            )
+    if changed:
+        detail = {
+            "action-type": "SCAN_FREQUENCY_CHANGE",
+            "repositories": changed,
+            "resource-type": "REPOSITORY",
+            "scan-type": "ENHANCED",
+        }
+        no_resources: list[str] = []  # as in the guide's sample: the ARNs are in the detail
+        ctx.store.events.emit(
+            ctx.clock.now(), SCAN_RESOURCE_CHANGE, reg.account, reg.region, no_resources, detail
+        )
 
 
 @operation("GetRegistryScanningConfiguration")
@@ -151,11 +186,22 @@ def _unsupported_media_type(image: Image) -> str | None:
     return None
 
 
-def _start(ctx: Context, reg: Registry, image: Image, scan_type: str) -> None:
+def _start(ctx: Context, reg: Registry, repo: Repository, image: Image, scan_type: str) -> None:
     now = ctx.clock.now()
-    image.scan = Scan(scan_type, now, now + ctx.options.scan_seconds)
+    scan = image.scan = Scan(scan_type, now, now + ctx.options.scan_seconds)
     if scan_type == "BASIC":
         reg.scan_starts.append(now)
+        # Its completion sends an event, so it completes on the clock even if nobody reads it.
+        entry = (
+            scan.completes_at,
+            ctx.store.next_seq(),
+            repo.registry_id,
+            repo.region,
+            repo.name,
+            image.digest,
+            scan,
+        )
+        heapq.heappush(ctx.store.pending_scans, entry)
 
 
 def on_push(ctx: Context, repo: Repository, image: Image) -> None:
@@ -164,7 +210,7 @@ def on_push(ctx: Context, repo: Repository, image: Image) -> None:
     frequency, _ = effective_frequency(reg, repo)
     if frequency == "MANUAL" or _unsupported_media_type(image) is not None:
         return
-    _start(ctx, reg, image, _configuration(reg)["scanType"])
+    _start(ctx, reg, repo, image, _configuration(reg)["scanType"])
 
 
 def _recent(starts: list[float], now: float) -> list[float]:
@@ -201,7 +247,7 @@ def start_image_scan(
             f"The basic scan quota of {REGISTRY_SCAN_QUOTA} scans per 24 hours for the registry with id "
             f"'{reg.account}' has been exceeded. Wait and try again."
         )
-    _start(ctx, reg, image, "BASIC")
+    _start(ctx, reg, repo, image, "BASIC")
     return {
         "registryId": repo.registry_id,
         "repositoryName": repo.name,
@@ -210,8 +256,20 @@ def start_image_scan(
     }
 
 
+#: the order of ``finding-severity-counts`` / ``findingSeverityCounts`` (the FindingSeverity enum)
+SEVERITY_ORDER = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
+
+
+def severity_counts(findings: list[dict[str, Any]]) -> dict[str, int]:
+    """Findings by severity, only the severities present, most severe first."""
+    counts = Counter(str(f.get("severity", "UNDEFINED")) for f in findings)
+    rank = {severity: n for n, severity in enumerate(SEVERITY_ORDER)}
+    return {s: counts[s] for s in sorted(counts, key=lambda s: rank.get(s, len(rank)))}
+
+
 def _settle(ctx: Context, repo: Repository, image: Image, scan: Scan) -> bool:
-    """Whether ``scan`` is complete now; resolves its findings the first time it is."""
+    """Whether ``scan`` is complete now; resolves its findings the first time it is (and a basic
+    scan that completes sends its ``ECR Image Scan`` event, dated when it completed)."""
     if ctx.clock.now() < scan.completes_at:
         return False
     if scan.findings is None:
@@ -224,7 +282,35 @@ def _settle(ctx: Context, repo: Repository, image: Image, scan: Scan) -> bool:
         if isinstance(provided, ScanFailure):
             scan.failure, provided = provided, None
         scan.findings = [dict(f) for f in provided or []]
+        if scan.scan_type == "BASIC" and scan.failure is None:
+            _scan_event(ctx, repo, image, scan)
     return True
+
+
+def _scan_event(ctx: Context, repo: Repository, image: Image, scan: Scan) -> None:
+    """``ECR Image Scan`` (the ECR User Guide's sample for a completed basic scan): the repository's
+    ARN in ``resources``; ``finding-severity-counts`` only has the severities found."""
+    detail = {
+        "scan-status": "COMPLETE",
+        "repository-name": repo.name,
+        "finding-severity-counts": severity_counts(scan.findings or []),
+        "image-digest": image.digest,
+        "image-tags": list(image.tags),
+    }
+    ctx.store.events.emit(scan.completes_at, IMAGE_SCAN, repo.registry_id, repo.region, [repo.arn], detail)
+
+
+def settle_scans(ctx: Context) -> None:
+    """Complete the basic scans the clock has reached, in completion order, whether or not anyone
+    reads them (a scan of an image deleted, or scanned again, meanwhile is dropped)."""
+    heap, now = ctx.store.pending_scans, ctx.clock.now()
+    while heap and heap[0][0] <= now:
+        _, _, account, region, name, digest, scan = heapq.heappop(heap)
+        reg = ctx.store.registries.get((account, region))
+        repo = reg.repositories.get(name) if reg is not None else None
+        image = repo.images.get(digest) if repo is not None else None
+        if repo is not None and image is not None and image.scan is scan:
+            _settle(ctx, repo, image, scan)
 
 
 def _scan_not_found(repo: Repository, image_id: ImageId) -> ScanNotFoundException:
@@ -278,7 +364,6 @@ def describe_image_scan_findings(
         next_token=nextToken,
         max_results=maxResults,
     )
-    counts = Counter(str(f.get("severity", "UNDEFINED")) for f in findings)
     result["imageScanStatus"] = (
         {"status": "ACTIVE", "description": "Continuous scan is selected for image."}
         if enhanced
@@ -287,7 +372,7 @@ def describe_image_scan_findings(
     result["imageScanFindings"] = {
         "imageScanCompletedAt": scan.completes_at,
         "vulnerabilitySourceUpdatedAt": scan.completes_at,
-        "findingSeverityCounts": dict(counts),
+        "findingSeverityCounts": severity_counts(findings),
         ("enhancedFindings" if enhanced else "findings"): [f for _, f in found],
     }
     result["nextToken"] = token
