@@ -18,7 +18,7 @@ def test_readme_example_passes(pytester: pytest.Pytester) -> None:
     assert example.count("\ndef test_") >= 2
 
 
-@pytest.mark.parametrize("page", ["lifecycle.rst", "faults.rst"])
+@pytest.mark.parametrize("page", ["lifecycle.rst", "faults.rst", "events.rst"])
 def test_docs_examples_pass(pytester: pytest.Pytester, page: str) -> None:
     text = (README.parent / "docs" / page).read_text()
     [block] = re.findall(r"\.\. code-block:: python\n\n(.*?)\n(?=\S)", text, flags=re.S)
