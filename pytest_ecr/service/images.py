@@ -398,6 +398,23 @@ def batch_delete_image(
     return {"imageIds": deleted, "failures": failures}
 
 
+#: image ids per BatchDeleteImage call: the operation's own limit
+DELETE_BATCH = 100
+
+
+def delete_in_batches(ctx: Context, repo: Repository, image_ids: list[ImageId]) -> None:
+    """BatchDeleteImage of any number of ids, ``DELETE_BATCH`` per call: how the fake's own
+    deletions (mirrored replica deletions, referrers following their subject) go through the
+    operation's rules."""
+    for start in range(0, len(image_ids), DELETE_BATCH):
+        batch_delete_image(
+            ctx,
+            repositoryName=repo.name,
+            imageIds=image_ids[start : start + DELETE_BATCH],
+            registryId=repo.registry_id,
+        )
+
+
 def _status_matches(image: Image, wanted: str) -> bool:
     return wanted == "ANY" or image.status == wanted
 

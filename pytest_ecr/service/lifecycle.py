@@ -34,7 +34,7 @@ from .errors import (
     LifecyclePolicyPreviewInProgressException,
     LifecyclePolicyPreviewNotFoundException,
 )
-from .images import ImageId, batch_delete_image
+from .images import DELETE_BATCH, ImageId, batch_delete_image
 from .lifecycle_engine import Decision, plan
 from .pagination import forbid_paging_with_ids, page
 from .registry import operation
@@ -55,10 +55,6 @@ class LifecycleAction:
 # -- running policies -----------------------------------------------------------------------------
 
 
-#: expirations per BatchDeleteImage call: the operation's own limit
-EXPIRE_BATCH = 100
-
-
 def _apply(ctx: Context, repo: Repository, decisions: list[Decision]) -> list[LifecycleAction]:
     expiring: list[ImageId] = []
 
@@ -73,7 +69,7 @@ def _apply(ctx: Context, repo: Repository, decisions: list[Decision]) -> list[Li
         image_id: ImageId = {"imageDigest": decision.image.digest}
         if decision.action == "expire":
             expiring.append(image_id)
-            if len(expiring) == EXPIRE_BATCH:
+            if len(expiring) == DELETE_BATCH:
                 expire_pending()
         else:
             expire_pending()

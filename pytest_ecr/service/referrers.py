@@ -106,7 +106,7 @@ def settle_referrers(ctx: Context, repo: Repository) -> None:
     """Delete (archive) the referrers of subjects deleted (archived) long enough ago; called
     whenever a handler reads the repository."""
     from .archive import update_image_storage_class  # both build on the images module
-    from .images import batch_delete_image
+    from .images import delete_in_batches
 
     now = ctx.clock.now()
     for subject, due_at in list(repo.referrer_followups.items()):
@@ -117,14 +117,7 @@ def settle_referrers(ctx: Context, repo: Repository) -> None:
         image = repo.images.get(subject)
         followers = _descendants(repo, subject)
         if image is None:
-            ids = [{"imageDigest": f.digest} for f in followers]
-            for start in range(0, len(ids), 100):  # BatchDeleteImage's own limit
-                batch_delete_image(
-                    ctx,
-                    repositoryName=repo.name,
-                    imageIds=ids[start : start + 100],
-                    registryId=repo.registry_id,
-                )
+            delete_in_batches(ctx, repo, [{"imageDigest": f.digest} for f in followers])
         elif image.status == "ARCHIVED":
             for follower in followers:
                 if follower.status == "ACTIVE" and not repo.parents_of(follower.digest):

@@ -296,7 +296,7 @@ def _held_elsewhere(repo: Repository, tag: str, digest: str) -> bool:
 
 
 def _apply_delete(dest_ctx: Context, pending: PendingReplication) -> None:
-    from .images import batch_delete_image  # mirrored through the operation's own rules
+    from .images import delete_in_batches  # mirrored through the operation's own rules
 
     repo = dest_ctx.registry().repositories.get(pending.repository)
     if repo is None or not _permitted(dest_ctx, pending, False):
@@ -307,10 +307,7 @@ def _apply_delete(dest_ctx: Context, pending: PendingReplication) -> None:
             ids.append({"imageDigest": digest})
         elif tag is not None and repo.tag_index.get(tag) == digest:
             ids.append({"imageTag": tag})
-    for start in range(0, len(ids), 100):  # BatchDeleteImage's own limit
-        batch_delete_image(
-            dest_ctx, repositoryName=repo.name, imageIds=ids[start : start + 100], registryId=repo.registry_id
-        )
+    delete_in_batches(dest_ctx, repo, ids)
 
 
 # -- DescribeImageReplicationStatus ---------------------------------------------------------------
