@@ -106,8 +106,11 @@ def check(ctx: Context, operation: str, params: dict[str, Any]) -> None:
     """Raise :class:`AccessDeniedException` when the caller may not make this request."""
     action = f"ecr:{operation}"
     for account, name in _targets(ctx, operation, params):
-        registry = ctx.store.registry(account, ctx.region)
-        if operation == "CreateRepository":
+        # Looked up, not created: a check must not add a registry for any id a caller names.
+        registry = ctx.store.registries.get((account, ctx.region))
+        if registry is None:
+            policy = None
+        elif operation == "CreateRepository":
             policy = registry.registry_policy
         else:
             repo = registry.repositories.get(name)
