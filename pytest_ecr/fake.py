@@ -391,8 +391,8 @@ class FakeECR:
         ``format="docker"``) carrying the tags. ``findings`` are what a scan of this image reports
         (ImageScanFinding dicts for basic scans, enhanced finding dicts for enhanced ones),
         instead of asking the findings hook; a :class:`ScanFailure` (such as
-        ``UNSUPPORTED_IMAGE``) makes its scans end without findings. ``referrers`` attaches artifacts through ``subject``:
-        artifact types, or dicts of :meth:`push_artifact` arguments.
+        ``UNSUPPORTED_IMAGE``) makes its scans end without findings. ``referrers`` attaches
+        artifacts through ``subject``: artifact types, or dicts of :meth:`push_artifact` arguments.
         """
         tag_list = [tags] if isinstance(tags, str) else list(tags or [])
         if pushed_at is None and pushed_days_ago is not None:

@@ -1,8 +1,10 @@
 """Image scanning (spec §6): registry scanning configuration, scan on push, StartImageScan,
 DescribeImageScanFindings, BatchGetRepositoryScanningConfiguration.
 
-A scan is stamped with the virtual time it completes; its status and findings are settled when
-read, so waiters see IN_PROGRESS until the clock reaches it. Findings come from the image's seeded
+A scan is stamped with the virtual time it completes, so waiters see IN_PROGRESS until the clock
+reaches it; its status and findings are settled when it is first read after that, or, for a basic
+scan, by the first request once the clock has reached it (:func:`settle_scans`: its event is sent
+even if nobody reads it). Findings come from the image's seeded
 findings, else from the options' findings provider (the ``pytest_ecr_scan_findings`` hook), else
 none; either may give a ``ScanFailure`` instead, and the scan then ends with its status and
 description, without findings.
