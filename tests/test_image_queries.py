@@ -83,11 +83,14 @@ def test_batch_get_deduplicates(ecr_client, pushed):
 
 def test_batch_get_accepted_media_types(ecr, ecr_client, pushed):
     ids = [{"imageTag": "v1"}]
-    docker_only = ecr_client.batch_get_image(
-        repositoryName=REPO, imageIds=ids, acceptedMediaTypes=[DOCKER_V2]
+    # user guide, image-manifest-formats: an OCI image has no schema 1 conversion
+    schema1_only = ecr_client.batch_get_image(
+        repositoryName=REPO,
+        imageIds=ids,
+        acceptedMediaTypes=["application/vnd.docker.distribution.manifest.v1+json"],
     )
-    assert docker_only["images"] == []
-    assert docker_only["failures"][0]["failureCode"] == "ImageNotFound"
+    assert schema1_only["images"] == []
+    assert schema1_only["failures"][0]["failureCode"] == "ImageNotFound"
     both = ecr_client.batch_get_image(
         repositoryName=REPO, imageIds=ids, acceptedMediaTypes=[DOCKER_V2, OCI_MANIFEST]
     )

@@ -30,7 +30,7 @@ moto = pytest.importorskip("moto")
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
-DOCKER_V2 = "application/vnd.docker.distribution.manifest.v2+json"
+SCHEMA1 = "application/vnd.docker.distribution.manifest.v1+json"
 
 
 class Backend:
@@ -212,8 +212,9 @@ def test_manifest_without_media_type(backend: Backend) -> None:
 
 
 @contract(
-    "BatchGetImage ignores acceptedMediaTypes and returns the OCI manifest to a Docker-v2-only "
-    "client — real ECR: the stored type is not accepted, so no manifest (spec §3.6; §12 item 13)"
+    "BatchGetImage ignores acceptedMediaTypes and returns the OCI manifest to a schema-1-only "
+    "client — real ECR: OCI has no schema 1 conversion, so no manifest (spec §3.6; §12 item 13; "
+    "user guide image-manifest-formats)"
 )
 def test_batch_get_image_honours_accepted_media_types(backend: Backend) -> None:
     client = backend.client
@@ -224,7 +225,7 @@ def test_batch_get_image_honours_accepted_media_types(backend: Backend) -> None:
     )
     assert [i["imageManifestMediaType"] for i in accepted["images"]] == [OCI_MANIFEST]
     refused = client.batch_get_image(
-        repositoryName="web", imageIds=[{"imageTag": "v1"}], acceptedMediaTypes=[DOCKER_V2]
+        repositoryName="web", imageIds=[{"imageTag": "v1"}], acceptedMediaTypes=[SCHEMA1]
     )
     assert refused["images"] == []
     assert [f["failureCode"] for f in refused["failures"]] == ["ImageNotFound"]

@@ -232,7 +232,8 @@ def _manifests(ctx: Context, repo: Repository, reference: str, request: Request)
     method = request.method
     image_id = _image_id(reference)
     if method in ("GET", "HEAD"):
-        # A pull by digest is never negotiated; by tag, Accept must allow the stored type.
+        # A pull by digest is never negotiated; by tag, BatchGetImage converts to an accepted type
+        # and names the digest of what it answers (service/conversion.py).
         accepted = _accepted(request) if "imageTag" in image_id else None
         found = images.batch_get_image(
             ctx, repositoryName=repo.name, imageIds=[image_id], acceptedMediaTypes=accepted

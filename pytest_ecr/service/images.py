@@ -8,6 +8,7 @@ from typing import Any
 from ..store import Blob, Image, Repository
 from . import manifests
 from .context import Context
+from .conversion import negotiate
 from .errors import (
     ImageAlreadyExistsException,
     ImageDigestDoesNotMatchException,
@@ -258,13 +259,6 @@ def _find(repo: Repository, image_id: ImageId) -> Image | None:
 NOT_FOUND_REASON = "Requested image not found"
 
 
-def _accepts(accepted: list[str] | None, media_type: str) -> bool:
-    if accepted is None or media_type in accepted:
-        return True
-    # The two schema 1 variants are one format to a client.
-    return media_type in manifests.SCHEMA1_TYPES and bool(manifests.SCHEMA1_TYPES & set(accepted))
-
-
 @operation("BatchGetImage")
 def batch_get_image(
     ctx: Context,
@@ -316,9 +310,14 @@ def batch_get_image(
                     image_id, "ImageInaccessible", f"The image is {image.status.lower()} and cannot be pulled"
                 )
             )
-        elif not _accepts(acceptedMediaTypes, image.media_type):
+        elif (image.digest, tag) in seen:
+            continue
+        # An id with a digest is a pull by digest, never converted (aws/containers-roadmap#1075).
+        elif (
+            served := negotiate(repo, image, acceptedMediaTypes, None if "imageDigest" in image_id else tag)
+        ) is None:
             failures.append(_failure(image_id, "ImageNotFound", NOT_FOUND_REASON))
-        elif (image.digest, tag) not in seen:
+        else:
             seen.add((image.digest, tag))
             if records:
                 image.last_pulled_at = now
@@ -326,9 +325,9 @@ def batch_get_image(
                 {
                     "registryId": repo.registry_id,
                     "repositoryName": repo.name,
-                    "imageId": {"imageDigest": image.digest, "imageTag": tag},
-                    "imageManifest": image.manifest,
-                    "imageManifestMediaType": image.media_type,
+                    "imageId": {"imageDigest": served.digest, "imageTag": tag},
+                    "imageManifest": served.manifest,
+                    "imageManifestMediaType": served.media_type,
                 }
             )
     return {"images": images, "failures": failures}
