@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
+import subprocess
 import urllib.error
 import urllib.request
 from typing import Any
@@ -337,3 +339,71 @@ def test_registry_unconvertible_is_manifest_unknown(ecr: FakeECR, client: Any, e
     ecr.push_image(REPO, "v1")  # OCI: no schema 1 conversion
     status, _, body = pull(ecr_server, "v1", SCHEMA1_SIGNED)
     assert (status, json.loads(body)["errors"][0]["code"]) == (404, "MANIFEST_UNKNOWN")
+
+
+# -- a real client reads what a conversion served ------------------------------------------------
+
+SKOPEO = shutil.which("skopeo")
+needs_skopeo = pytest.mark.skipif(
+    SKOPEO is None, reason="skopeo is not installed (Debian: apt-get install skopeo; .ci/run installs it)"
+)
+
+
+def skopeo(*args: str) -> str:
+    # --insecure-policy: no /etc/containers/policy.json needed; the registry is plain HTTP on loopback.
+    result = subprocess.run(
+        [str(SKOPEO), "--insecure-policy", *args], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, f"skopeo failed ({result.returncode}):\n{result.stderr}"
+    return result.stdout
+
+
+def push_back(server: EcrServer, tag: str, body: bytes, media_type: str) -> None:
+    token = base64.b64encode(f"AWS:{server.password}".encode()).decode()
+    request = urllib.request.Request(
+        f"http://{server.registry}/v2/{REPO}/manifests/{tag}",
+        data=body,
+        headers={"Authorization": f"Basic {token}", "Content-Type": media_type},
+        method="PUT",
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status == 201
+
+
+@needs_skopeo
+def test_skopeo_reads_a_converted_schema1_manifest(ecr: FakeECR, client: Any, ecr_server: EcrServer) -> None:
+    # skopeo always accepts schema 2 and OCI, so it never asks for a conversion itself: the served
+    # schema 1 manifest is stored back under a tag for skopeo (containers/image) to parse its JWS.
+    pushed = ecr.push_image(REPO, "v1", format="docker")
+    stored = json.loads(pushed.manifest)
+    status, _, body = pull(ecr_server, "v1", SCHEMA1_SIGNED)
+    assert status == 200
+    _, payload = verify_schema1(body.decode())
+    push_back(ecr_server, "v1-schema1", body, SCHEMA1_SIGNED)
+    ref = f"docker://{ecr_server.registry}/{REPO}:v1-schema1"
+    info = json.loads(skopeo("inspect", "--tls-verify=false", "--creds", f"AWS:{ecr_server.password}", ref))
+    # containers/image takes a schema 1 digest over the payload the JWS protects
+    assert info["Digest"] == sha256(payload)
+    assert info["Layers"] == [layer["digest"] for layer in stored["layers"]]
+    assert (info["Architecture"], info["Os"]) == ("amd64", "linux")
+
+
+@needs_skopeo
+def test_skopeo_copies_an_image_converted_to_docker(
+    ecr: FakeECR, client: Any, ecr_server: EcrServer, tmp_path: Any
+) -> None:
+    pushed = ecr.push_image(REPO, "v1")  # OCI, with valid gzipped tar layers
+    status, headers, body = pull(ecr_server, "v1", DOCKER_V2)
+    assert status == 200
+    push_back(ecr_server, "v1-docker", body, DOCKER_V2)
+    ref = f"docker://{ecr_server.registry}/{REPO}:v1-docker"
+    creds = f"AWS:{ecr_server.password}"
+    raw = json.loads(skopeo("inspect", "--raw", "--tls-verify=false", "--creds", creds, ref))
+    assert raw["mediaType"] == DOCKER_V2
+    out = tmp_path / "out"
+    skopeo("copy", "--src-tls-verify=false", "--src-creds", creds, ref, f"dir:{out}")
+    # dir: keeps the manifest as served and every blob under its verified digest
+    assert (out / "manifest.json").read_bytes() == body
+    assert sha256(body) == headers["Docker-Content-Digest"] != pushed.digest
+    for descriptor in (raw["config"], *raw["layers"]):
+        assert sha256((out / descriptor["digest"].split(":")[1]).read_bytes()) == descriptor["digest"]
