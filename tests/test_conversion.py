@@ -26,15 +26,24 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-from helpers import DOCKER_LIST, DOCKER_V2, OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST, add_blob, sha256
+from helpers import (
+    DOCKER_CONFIG,
+    DOCKER_LAYER,
+    DOCKER_LIST,
+    DOCKER_V2,
+    OCI_CONFIG,
+    OCI_INDEX,
+    OCI_LAYER,
+    OCI_MANIFEST,
+    SCHEMA1,
+    SCHEMA1_SIGNED,
+    add_blob,
+    sha256,
+)
 
 from pytest_ecr import FakeECR
 from pytest_ecr.server import EcrServer
 
-SCHEMA1 = "application/vnd.docker.distribution.manifest.v1+json"
-SCHEMA1_SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyjws"
-DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
-DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 REPO = "app"
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from helpers import OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST, sha256
+from helpers import OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST, SCHEMA1, sha256
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,7 +19,6 @@ from pytest_ecr import FakeECR
 from pytest_ecr.server import EcrServer
 
 DOCKER_V2 = "application/vnd.docker.distribution.manifest.v2+json"
-SCHEMA1 = "application/vnd.docker.distribution.manifest.v1+json"
 REPO = "team/app"
 CHALLENGE = 'Basic realm="https://123456789012.dkr.ecr.us-east-1.amazonaws.com/",service="ecr.amazonaws.com"'
 
