@@ -205,7 +205,13 @@ def test_a_replica_repository_gets_the_replication_template(ecr, ecr_client):
     assert europe.list_tags_for_resource(resourceArn=replica.arn)["tags"] == [
         {"Key": "team", "Value": "core"}
     ]
-    assert europe.get_repository_policy(repositoryName="prod/api")["policyText"] == POLICY
+    # The repository holds the template's policy the way SetRepositoryPolicy stores one: ECR's
+    # re-serialisation (layout of cloud-custodian tests/data/placebo/test_ecr_repo_modify_policy/
+    # api.ecr.SetRepositoryPolicy_1.json; applying it to template-made repositories is inferred).
+    assert europe.get_repository_policy(repositoryName="prod/api")["policyText"] == (
+        '{\n  "Version" : "2012-10-17",\n  "Statement" : [ {\n    "Effect" : "Allow",\n'
+        '    "Principal" : "*",\n    "Action" : "ecr:BatchGetImage"\n  } ]\n}'
+    )
     assert (
         json.loads(europe.get_lifecycle_policy(repositoryName="prod/api")["lifecyclePolicyText"])["rules"][0][
             "rulePriority"

@@ -102,11 +102,25 @@ def test_tag_arns(ecr_client, ecr_repo):
 # -- repository policy ----------------------------------------------------------------------------
 
 
-def test_policy_round_trip_keeps_the_text(ecr_client, ecr_repo):
+# ECR answers with its own re-serialisation of the policy, not the text sent (layout as in
+# cloud-custodian tests/data/placebo/test_ecr_remove_matched/api.ecr.SetRepositoryPolicy_1.json,
+# a one-element Action list as a string as in .../test_ecr_repo_modify_policy/...SetRepositoryPolicy_1.json).
+POLICY_AS_ECR_WRITES_IT = (
+    '{\n  "Version" : "2012-10-17",\n  "Statement" : [ {\n    "Sid" : "pull",\n    "Effect" : "Allow",\n'
+    '    "Principal" : {\n      "AWS" : "*"\n    },\n    "Action" : "ecr:BatchGetImage"\n  } ]\n}'
+)
+
+
+def test_policy_round_trip_returns_ecrs_text(ecr_client, ecr_repo):
     result = ecr_client.set_repository_policy(repositoryName="test-repo", policyText=POLICY)
-    assert result["policyText"] == POLICY
-    assert ecr_client.get_repository_policy(repositoryName="test-repo")["policyText"] == POLICY
-    assert ecr_client.delete_repository_policy(repositoryName="test-repo")["policyText"] == POLICY
+    assert result["policyText"] == POLICY_AS_ECR_WRITES_IT
+    assert (
+        ecr_client.get_repository_policy(repositoryName="test-repo")["policyText"] == POLICY_AS_ECR_WRITES_IT
+    )
+    assert (
+        ecr_client.delete_repository_policy(repositoryName="test-repo")["policyText"]
+        == POLICY_AS_ECR_WRITES_IT
+    )
     with pytest.raises(ClientError) as exc:
         ecr_client.get_repository_policy(repositoryName="test-repo")
     assert err(exc) == {
@@ -147,7 +161,12 @@ def test_policy_single_statement_object_and_old_version(ecr_client, ecr_repo):
         {"Version": "2008-10-17", "Statement": {"Effect": "Deny", "NotPrincipal": "*", "NotAction": "x"}}
     )
     ecr_client.set_repository_policy(repositoryName="test-repo", policyText=text, force=True)
-    assert ecr_client.get_repository_policy(repositoryName="test-repo")["policyText"] == text
+    # A lone statement object comes back as a one-element list (inferred: every recorded policy
+    # text has a Statement list).
+    assert ecr_client.get_repository_policy(repositoryName="test-repo")["policyText"] == (
+        '{\n  "Version" : "2008-10-17",\n  "Statement" : [ {\n    "Effect" : "Deny",\n'
+        '    "NotPrincipal" : "*",\n    "NotAction" : "x"\n  } ]\n}'
+    )
 
 
 def test_policy_missing_repository(ecr_client, ecr):
