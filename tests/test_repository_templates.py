@@ -244,6 +244,19 @@ def test_longest_prefix_wins_then_root_and_only_for_its_scenario(ecr, ecr_client
     assert replica_repository(ecr, ecr_client, "dev/tool").tag_mutability == "MUTABLE"
 
 
+def test_a_template_keeps_its_policy_text_as_sent(ecr_client):
+    # Validated as SetRepositoryPolicy validates (so Version may be left out, as cloud-custodian
+    # placebo test_ecr_repo_modify_policy shows for repositories), but described as given: no
+    # recording shows ECR rewriting a template's policy.
+    text = json.dumps({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": ["ecr:BatchGetImage"]}]})
+    created = ecr_client.create_repository_creation_template(
+        prefix="prod", appliedFor=["REPLICATION"], repositoryPolicy=text
+    )
+    assert created["repositoryCreationTemplate"]["repositoryPolicy"] == text
+    (described,) = ecr_client.describe_repository_creation_templates()["repositoryCreationTemplates"]
+    assert described["repositoryPolicy"] == text
+
+
 def test_create_repository_never_uses_a_template(ecr, ecr_client):
     ecr_client.create_repository_creation_template(
         prefix="ROOT",

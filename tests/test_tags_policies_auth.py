@@ -169,6 +169,47 @@ def test_policy_single_statement_object_and_old_version(ecr_client, ecr_repo):
     )
 
 
+def test_policy_statement_members_past_action(ecr_client, ecr_repo):
+    # Inferred from ECR's writer (only Sid, Effect, Principal, Action are recorded in order):
+    # Resource and Condition follow Action, members ECR does not know come last as given,
+    # one-element Resource and principal lists become strings, Condition values stay as written.
+    text = json.dumps(
+        {
+            "Statement": [
+                {
+                    "Condition": {"StringEquals": {"aws:PrincipalOrgID": ["o-abc"]}, "Bool": {}},
+                    "Custom": 1,
+                    "Resource": ["*"],
+                    "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                    "Principal": {"AWS": ["arn:aws:iam::111122223333:root"]},
+                    "Effect": "Allow",
+                    "Sid": "org",
+                }
+            ],
+            "Id": "x",
+        }
+    )
+    result = ecr_client.set_repository_policy(repositoryName="test-repo", policyText=text)
+    assert result["policyText"] == (
+        '{\n  "Version" : "2008-10-17",\n  "Id" : "x",\n  "Statement" : [ {\n    "Sid" : "org",\n'
+        '    "Effect" : "Allow",\n    "Principal" : {\n      "AWS" : "arn:aws:iam::111122223333:root"\n    },\n'
+        '    "Action" : [ "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer" ],\n    "Resource" : "*",\n'
+        '    "Condition" : {\n      "StringEquals" : {\n        "aws:PrincipalOrgID" : [ "o-abc" ]\n      },\n'
+        '      "Bool" : { }\n    },\n    "Custom" : 1\n  } ]\n}'
+    )
+
+
+def test_policy_strings_are_escaped_as_json(ecr_client, ecr_repo):
+    # Quotes, backslashes and control characters escaped (the latter with upper-case hex digits,
+    # as Java JSON writers do), other characters written as they are.
+    text = json.dumps(
+        {"Statement": [{"Sid": 'a"b\\c\x1fé', "Effect": "Deny", "Principal": "*", "Action": "x"}]}
+    )
+    stored = ecr_client.set_repository_policy(repositoryName="test-repo", policyText=text)["policyText"]
+    assert '"Sid" : "a\\"b\\\\c\\u001Fé"' in stored
+    assert json.loads(stored)["Statement"][0]["Sid"] == 'a"b\\c\x1fé'
+
+
 def test_policy_missing_repository(ecr_client, ecr):
     with pytest.raises(ecr_client.exceptions.RepositoryNotFoundException):
         ecr_client.set_repository_policy(repositoryName="nope", policyText=POLICY)
