@@ -23,6 +23,7 @@ import json
 import re
 import uuid
 from datetime import datetime, timezone
+from http.client import HTTPConnection
 from typing import Any
 
 import pytest
@@ -366,7 +367,8 @@ def test_create_repository(ecr_client):
 @pytest.mark.xfail(strict=True, reason=WHOLE_SECONDS + " (Repository.createdAt)")
 def test_create_repository_created_at_in_whole_seconds(ecr_client, ecr_clock):
     # c7n:test_ecr_no_policy/CreateRepository_1 and every DescribeRepositories recording:
-    # createdAt has microsecond 0 (the wire value is whole seconds).
+    # createdAt has microsecond 0; the CLI output quoted in https://github.com/aws/aws-cli/issues/2675
+    # (2017) shows "createdAt": 1498032633.0 on the wire.
     ecr_clock.advance(0.25)
     created = ecr_client.create_repository(repositoryName="test-ecr-no-policy")["repository"]["createdAt"]
     assert created.microsecond == 0
@@ -887,3 +889,83 @@ def test_describe_image_scan_findings(ecr, ecr_client, ecr_clock):
     } <= set(findings)
     assert findings["findingSeverityCounts"] == {"MEDIUM": 1}
     assert findings["findings"][0]["name"] == "CVE-2019-5188"
+
+
+# -- error answers quoted in issue threads ---------------------------------------------------
+
+
+def test_create_repository_that_exists(ecr, ecr_client):
+    # CLI output quoted in https://github.com/CircleCI-Public/aws-ecr-orb/issues/22 (2019):
+    # "An error occurred (RepositoryAlreadyExistsException) when calling the CreateRepository
+    # operation: The repository with name 'dummy-service' already exists in the registry with id ..."
+    ecr.create_repository("dummy-service")
+    with pytest.raises(ClientError) as exc:
+        ecr_client.create_repository(repositoryName="dummy-service")
+    assert error(exc) == {
+        "Code": "RepositoryAlreadyExistsException",
+        "Message": "The repository with name 'dummy-service' already exists in the registry with id '644160558196'",
+    }
+
+
+def test_delete_repository_that_holds_images(ecr, ecr_client):
+    # Terraform's wrapping of the API error quoted in
+    # https://github.com/hashicorp/terraform-provider-aws/issues/33523 (2023): "RepositoryNotEmptyException:
+    # The repository with name 'my-repo' in registry with id '...' cannot be deleted because it still
+    # contains images" (no final full stop).
+    ecr.create_repository("my-repo")
+    ecr.push_image("my-repo", "latest")
+    with pytest.raises(ClientError) as exc:
+        ecr_client.delete_repository(repositoryName="my-repo")
+    assert error(exc) == {
+        "Code": "RepositoryNotEmptyException",
+        "Message": "The repository with name 'my-repo' in registry with id '644160558196' cannot be deleted "
+        "because it still contains images",
+    }
+
+
+def registry_request(
+    server: Any, method: str, path: str, body: str | None = None, **headers: str
+) -> tuple[int, Any]:
+    token = base64.b64encode(f"AWS:{server.password}".encode()).decode()
+    conn = HTTPConnection(server.registry, timeout=10)
+    try:
+        conn.request(method, path, body=body, headers={"Authorization": f"Basic {token}", **headers})
+        answer = conn.getresponse()
+        return answer.status, json.loads(answer.read() or b"null")
+    finally:
+        conn.close()
+
+
+def test_registry_push_to_a_missing_repository(ecr, ecr_server):
+    # docker push output quoted in https://github.com/aws-actions/amazon-ecr-login/issues/166 (2021):
+    # "name unknown: The repository with name 'service-t' does not exist in the registry with id ..."
+    # (docker prints the OCI error code, lower-cased, then ECR's message).
+    status, body = registry_request(ecr_server, "POST", "/v2/service-t/blobs/uploads/")
+    (err,) = body["errors"]
+    assert (status, err["code"]) == (404, "NAME_UNKNOWN")
+    assert (
+        err["message"]
+        == "The repository with name 'service-t' does not exist in the registry with id '644160558196'"
+    )
+
+
+def test_registry_push_over_an_immutable_tag(ecr, ecr_client, ecr_server):
+    # docker push output quoted in https://github.com/aws/containers-roadmap/issues/862 (2020):
+    # "tag invalid: The image tag 'latest' already exists in the 'app_service_image' repository and
+    # cannot be overwritten because the repository is immutable."
+    ecr.create_repository("app_service_image", imageTagMutability="IMMUTABLE")
+    ecr.push_image("app_service_image", "latest", format="docker")
+    other = ecr.push_image("app_service_image", "other", format="docker")
+    status, body = registry_request(
+        ecr_server,
+        "PUT",
+        "/v2/app_service_image/manifests/latest",
+        other.manifest,
+        **{"Content-Type": DOCKER_V2},
+    )
+    (err,) = body["errors"]
+    assert (status, err["code"]) == (400, "TAG_INVALID")
+    assert err["message"] == (
+        "The image tag 'latest' already exists in the 'app_service_image' repository and cannot be "
+        "overwritten because the repository is immutable."
+    )
