@@ -36,20 +36,28 @@ ACCOUNT = "644160558196"  # the account of the cloud-custodian recordings
 pytestmark = pytest.mark.ecr_config(account_id=ACCOUNT, region="us-east-1")
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-# Members of Repository that ECR added after the 2016-2019 recordings were made (tag
-# mutability and scan on push in 2019, encryption in 2020, exclusion filters in 2025).
+# Members of Repository that ECR added after the early-2019 recordings were made (tag
+# mutability and scan on push in July 2019, encryption in 2020, exclusion filters in 2025).
 NEWER_REPOSITORY_MEMBERS = {
-    "createdAt",
     "imageTagMutability",
     "imageScanningConfiguration",
     "encryptionConfiguration",
     "imageTagMutabilityExclusionFilters",
 }
+# Members of an Image (BatchGetImage, PutImage) in the AWS CLI's examples.
+IMAGE_MEMBERS = {"registryId", "repositoryName", "imageId", "imageManifest"}
 WHOLE_SECONDS = "pending #15 item 1: timestamps ECR sends in whole seconds"
 
 
-def error(exc: pytest.ExceptionInfo[ClientError]) -> dict[str, str]:
-    return {k: exc.value.response["Error"][k] for k in ("Code", "Message")}
+def refused(operation: Any, **params: Any) -> dict[str, Any]:
+    """The error code, message and HTTP status of a call that must fail."""
+    with pytest.raises(ClientError) as exc:
+        operation(**params)
+    answer = exc.value.response
+    return {
+        **{k: answer["Error"][k] for k in ("Code", "Message")},
+        "status": answer["ResponseMetadata"]["HTTPStatusCode"],
+    }
 
 
 def fields(response: dict[str, Any]) -> set[str]:
@@ -143,27 +151,25 @@ REMOVE_MATCHED_BOTH = (
 REMOVE_MATCHED_ONE = '{\n  "Version" : "2008-10-17",\n  "Statement" : [ ' + SPECIFIC_ALLOW_TEXT + " ]\n}"
 
 
+def remove_matched(ecr: FakeECR, client: Any) -> dict[str, Any]:
+    """cloud-custodian's test_ecr_remove_matched set-up: the repository and its two-statement policy."""
+    ecr.create_repository("test-ecr-remove-matched")
+    return set_policy(
+        client, "test-ecr-remove-matched", {"Version": "2008-10-17", "Statement": REMOVE_MATCHED_STATEMENTS}
+    )
+
+
 def test_set_repository_policy_two_statements(ecr, ecr_client):
     # c7n:test_ecr_remove_matched/SetRepositoryPolicy_1 (2017): a principal object one level
     # deeper, Action lists on one line, statements joined as "}, {".
-    ecr.create_repository("test-ecr-remove-matched")
-    result = set_policy(
-        ecr_client,
-        "test-ecr-remove-matched",
-        {"Version": "2008-10-17", "Statement": REMOVE_MATCHED_STATEMENTS},
-    )
+    result = remove_matched(ecr, ecr_client)
     assert fields(result) == {"policyText", "repositoryName", "registryId"}
     assert result["policyText"] == REMOVE_MATCHED_BOTH
 
 
 def test_get_repository_policy_two_statements(ecr, ecr_client):
     # c7n:test_ecr_remove_matched/GetRepositoryPolicy_1
-    ecr.create_repository("test-ecr-remove-matched")
-    set_policy(
-        ecr_client,
-        "test-ecr-remove-matched",
-        {"Version": "2008-10-17", "Statement": REMOVE_MATCHED_STATEMENTS},
-    )
+    remove_matched(ecr, ecr_client)
     assert ecr_client.get_repository_policy(repositoryName="test-ecr-remove-matched")["policyText"] == (
         REMOVE_MATCHED_BOTH
     )
@@ -172,12 +178,7 @@ def test_get_repository_policy_two_statements(ecr, ecr_client):
 def test_set_repository_policy_from_ecrs_own_text(ecr, ecr_client):
     # c7n:test_ecr_remove_matched/SetRepositoryPolicy_2 and GetRepositoryPolicy_2: cloud-custodian
     # parses ECR's text, drops the "Public" statement and sends the rest back (json.dumps).
-    ecr.create_repository("test-ecr-remove-matched")
-    set_policy(
-        ecr_client,
-        "test-ecr-remove-matched",
-        {"Version": "2008-10-17", "Statement": REMOVE_MATCHED_STATEMENTS},
-    )
+    remove_matched(ecr, ecr_client)
     doc = json.loads(ecr_client.get_repository_policy(repositoryName="test-ecr-remove-matched")["policyText"])
     doc["Statement"] = [s for s in doc["Statement"] if s["Sid"] != "Public"]
     assert set_policy(ecr_client, "test-ecr-remove-matched", doc)["policyText"] == REMOVE_MATCHED_ONE
@@ -314,18 +315,32 @@ def test_set_repository_policy_cli_example(ecr, ecr_client):
     assert ecr_client.delete_repository_policy(repositoryName="cluster-autoscaler")["policyText"] == expected
 
 
-@pytest.mark.ecr_config(region="us-east-2")
-def test_get_repository_policy_when_there_is_none(ecr, ecr_client):
-    # c7n:test_ecr_no_policy/GetRepositoryPolicy_1 (2019)
-    ecr.create_repository("test-ecr-no-policy")
-    with pytest.raises(ClientError) as exc:
-        ecr_client.get_repository_policy(repositoryName="test-ecr-no-policy")
-    assert error(exc) == {
-        "Code": "RepositoryPolicyNotFoundException",
-        "Message": "Repository policy does not exist for the repository with name 'test-ecr-no-policy' "
-        "in the registry with id '644160558196'",
-    }
-    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+@pytest.mark.parametrize(
+    ("repository", "operation", "code", "message"),
+    [
+        # c7n:test_ecr_no_policy/GetRepositoryPolicy_1 (2019)
+        (
+            "test-ecr-no-policy",
+            "get_repository_policy",
+            "RepositoryPolicyNotFoundException",
+            "Repository policy does not exist for the repository with name 'test-ecr-no-policy' in the registry "
+            "with id '644160558196'",
+        ),
+        # c7n:test_ecr_lifecycle_update/GetLifecyclePolicy_1 (2018)
+        (
+            "c7n",
+            "get_lifecycle_policy",
+            "LifecyclePolicyNotFoundException",
+            "Lifecycle policy does not exist for the repository with name 'c7n' in the registry with id "
+            "'644160558196'",
+        ),
+    ],
+    ids=["repository-policy", "lifecycle-policy"],
+)
+def test_get_a_policy_that_is_not_there(ecr, ecr_client, repository, operation, code, message):
+    ecr.create_repository(repository)
+    answer = refused(getattr(ecr_client, operation), repositoryName=repository)
+    assert answer == {"Code": code, "Message": message, "status": 400}
 
 
 def test_get_repository_policy_with_an_arn_for_a_name(ecr, ecr_client):
@@ -334,12 +349,12 @@ def test_get_repository_policy_with_an_arn_for_a_name(ecr, ecr_client):
     # CHANGELOG, 2026-02-25: "Update repository name regex to comply with OCI Distribution
     # Specification"), so only the message's frame is compared.
     ecr.create_repository("test-xyz")
-    with pytest.raises(ClientError) as exc:
-        ecr_client.get_repository_policy(
-            repositoryName=f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/test-xyz"
-        )
-    code, message = error(exc).values()
-    assert code == "InvalidParameterException"
+    answer = refused(
+        ecr_client.get_repository_policy,
+        repositoryName=f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/test-xyz",
+    )
+    code, message, status = answer.values()
+    assert (code, status) == ("InvalidParameterException", 400)
     assert message.startswith(
         "Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression '"
     )
@@ -349,16 +364,19 @@ def test_get_repository_policy_with_an_arn_for_a_name(ecr, ecr_client):
 # -- repositories ------------------------------------------------------------------------------
 
 
+def assert_2019_repository_members(repo: dict[str, Any]) -> None:
+    """The members of a 2019 recording's Repository are there; any others are the newer ones."""
+    recorded = {"repositoryArn", "registryId", "repositoryName", "repositoryUri", "createdAt"}
+    assert recorded <= set(repo)
+    assert set(repo) - recorded <= NEWER_REPOSITORY_MEMBERS
+
+
 @pytest.mark.ecr_config(region="us-east-2")
 def test_create_repository(ecr_client):
     # c7n:test_ecr_no_policy/CreateRepository_1 (2019): repositoryArn, registryId, repositoryName,
     # repositoryUri, createdAt; the repository settings members are newer.
     repo = ecr_client.create_repository(repositoryName="test-ecr-no-policy")["repository"]
-    assert {"repositoryArn", "registryId", "repositoryName", "repositoryUri", "createdAt"} <= set(repo)
-    assert (
-        set(repo) - {"repositoryArn", "registryId", "repositoryName", "repositoryUri"}
-        <= NEWER_REPOSITORY_MEMBERS
-    )
+    assert_2019_repository_members(repo)
     assert repo["repositoryArn"] == "arn:aws:ecr:us-east-2:644160558196:repository/test-ecr-no-policy"
     assert repo["registryId"] == ACCOUNT
     assert repo["repositoryUri"] == "644160558196.dkr.ecr.us-east-2.amazonaws.com/test-ecr-no-policy"
@@ -438,11 +456,7 @@ def test_delete_repository(ecr, ecr_client):
     # c7n:test_ecr_no_policy/DeleteRepository_1 (2019): the deleted repository, createdAt included.
     ecr.create_repository("test-ecr-no-policy")
     repo = ecr_client.delete_repository(repositoryName="test-ecr-no-policy")["repository"]
-    assert {"repositoryArn", "registryId", "repositoryName", "repositoryUri", "createdAt"} <= set(repo)
-    assert (
-        set(repo) - {"repositoryArn", "registryId", "repositoryName", "repositoryUri"}
-        <= NEWER_REPOSITORY_MEMBERS
-    )
+    assert_2019_repository_members(repo)
     assert repo["repositoryUri"] == "644160558196.dkr.ecr.us-east-2.amazonaws.com/test-ecr-no-policy"
 
 
@@ -559,18 +573,6 @@ def test_get_lifecycle_policy_before_any_evaluation(ecr, ecr_client):
     assert fields(result) == {"registryId", "repositoryName", "lifecyclePolicyText", "lastEvaluatedAt"}
     assert result["lifecyclePolicyText"] == FOURTEEN_DAYS_TEXT
     assert result["lastEvaluatedAt"] == EPOCH
-
-
-def test_get_lifecycle_policy_when_there_is_none(ecr, ecr_client):
-    # c7n:test_ecr_lifecycle_update/GetLifecyclePolicy_1
-    ecr.create_repository("c7n")
-    with pytest.raises(ClientError) as exc:
-        ecr_client.get_lifecycle_policy(repositoryName="c7n")
-    assert error(exc) == {
-        "Code": "LifecyclePolicyNotFoundException",
-        "Message": "Lifecycle policy does not exist for the repository with name 'c7n' in the registry with id "
-        "'644160558196'",
-    }
 
 
 def test_delete_lifecycle_policy(ecr, ecr_client):
@@ -716,12 +718,8 @@ def test_batch_get_image_by_tag(ecr, ecr_client):
     assert fields(result) == {"images", "failures"}
     assert result["failures"] == []
     (image,) = result["images"]
-    assert set(image) - {"imageManifestMediaType"} == {
-        "registryId",
-        "repositoryName",
-        "imageId",
-        "imageManifest",
-    }
+    # imageManifestMediaType is newer than the example.
+    assert set(image) - {"imageManifestMediaType"} == IMAGE_MEMBERS
     assert image["imageId"] == {"imageDigest": pushed.digest, "imageTag": "v1.13.6"}
     assert json.loads(image["imageManifest"])["mediaType"] == DOCKER_V2
 
@@ -734,12 +732,8 @@ def test_put_image_retags_a_manifest(ecr, ecr_client):
     image = ecr_client.put_image(
         repositoryName="hello-world", imageTag="2019.08", imageManifest=pushed.manifest
     )["image"]
-    assert set(image) - {"imageManifestMediaType"} == {
-        "registryId",
-        "repositoryName",
-        "imageId",
-        "imageManifest",
-    }
+    # imageManifestMediaType is newer than the example.
+    assert set(image) - {"imageManifestMediaType"} == IMAGE_MEMBERS
     assert image["imageId"] == {"imageDigest": pushed.digest, "imageTag": "2019.08"}
     assert (image["registryId"], image["repositoryName"]) == (ACCOUNT, "hello-world")
 
@@ -899,11 +893,10 @@ def test_create_repository_that_exists(ecr, ecr_client):
     # "An error occurred (RepositoryAlreadyExistsException) when calling the CreateRepository
     # operation: The repository with name 'dummy-service' already exists in the registry with id ..."
     ecr.create_repository("dummy-service")
-    with pytest.raises(ClientError) as exc:
-        ecr_client.create_repository(repositoryName="dummy-service")
-    assert error(exc) == {
+    assert refused(ecr_client.create_repository, repositoryName="dummy-service") == {
         "Code": "RepositoryAlreadyExistsException",
         "Message": "The repository with name 'dummy-service' already exists in the registry with id '644160558196'",
+        "status": 400,
     }
 
 
@@ -914,12 +907,11 @@ def test_delete_repository_that_holds_images(ecr, ecr_client):
     # contains images" (no final full stop).
     ecr.create_repository("my-repo")
     ecr.push_image("my-repo", "latest")
-    with pytest.raises(ClientError) as exc:
-        ecr_client.delete_repository(repositoryName="my-repo")
-    assert error(exc) == {
+    assert refused(ecr_client.delete_repository, repositoryName="my-repo") == {
         "Code": "RepositoryNotEmptyException",
         "Message": "The repository with name 'my-repo' in registry with id '644160558196' cannot be deleted "
         "because it still contains images",
+        "status": 400,
     }
 
 

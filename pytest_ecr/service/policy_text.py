@@ -61,7 +61,7 @@ def _statement(statement: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def canonical_document(doc: dict[str, Any]) -> dict[str, Any]:
+def _canonical_document(doc: dict[str, Any]) -> dict[str, Any]:
     """The policy document as ECR models it: default Version, statements as a list, keys in
     ECR's order."""
     doc = {"Version": DEFAULT_VERSION} | doc
@@ -93,4 +93,4 @@ def _render(value: Any, depth: int) -> str:
 
 def ecr_policy_text(doc: dict[str, Any]) -> str:
     """``doc`` (a parsed, valid resource policy) written out as ECR returns it."""
-    return _render(canonical_document(doc), 0)
+    return _render(_canonical_document(doc), 0)
