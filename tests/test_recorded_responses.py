@@ -47,6 +47,8 @@ NEWER_REPOSITORY_MEMBERS = {
 # Members of an Image (BatchGetImage, PutImage) in the AWS CLI's examples.
 IMAGE_MEMBERS = {"registryId", "repositoryName", "imageId", "imageManifest"}
 WHOLE_SECONDS = "pending #15 item 1: timestamps ECR sends in whole seconds"
+# Those tests start on a whole second and step a quarter of a second off it.
+ON_THE_SECOND = "2026-01-01T00:00:00Z"
 
 
 def refused(operation: Any, **params: Any) -> dict[str, Any]:
@@ -382,6 +384,7 @@ def test_create_repository(ecr_client):
     assert repo["repositoryUri"] == "644160558196.dkr.ecr.us-east-2.amazonaws.com/test-ecr-no-policy"
 
 
+@pytest.mark.ecr_time(ON_THE_SECOND)
 @pytest.mark.xfail(strict=True, reason=WHOLE_SECONDS + " (Repository.createdAt)")
 def test_create_repository_created_at_in_whole_seconds(ecr_client, ecr_clock):
     # c7n:test_ecr_no_policy/CreateRepository_1 and every DescribeRepositories recording:
@@ -519,8 +522,7 @@ def test_tag_and_untag_resource(ecr, ecr_client):
         fields(ecr_client.tag_resource(resourceArn=repo.arn, tags=[{"Key": "maid_status", "Value": status}]))
         == set()
     )
-    tags = ecr_client.list_tags_for_resource(resourceArn=repo.arn)["tags"]
-    assert sorted(tags, key=lambda t: t["Key"]) == [
+    assert ecr_client.list_tags_for_resource(resourceArn=repo.arn)["tags"] == [
         {"Key": "Env", "Value": "Dev"},
         {"Key": "maid_status", "Value": status},
     ]
@@ -621,6 +623,24 @@ def test_get_lifecycle_policy_preview_of_nothing_to_expire(ecr, ecr_client, ecr_
     }
 
 
+@pytest.mark.ecr_time(ON_THE_SECOND)
+@pytest.mark.xfail(strict=True, reason=WHOLE_SECONDS + " (GetLifecyclePolicy.lastEvaluatedAt)")
+def test_get_lifecycle_policy_after_an_evaluation(ecr, ecr_client, ecr_clock):
+    # cli:get-lifecycle-policy: after the policy has run, "lastEvaluatedAt": 1504295007.0 (whole
+    # seconds, like every timestamp of the recordings but the authorization token's).
+    ecr.create_repository("project-a/amazon-ecs-sample")
+    ecr_clock.advance(0.25)
+    ecr_client.put_lifecycle_policy(
+        repositoryName="project-a/amazon-ecs-sample", lifecyclePolicyText=json.dumps(FOURTEEN_DAYS)
+    )
+    ecr_clock.advance(days=2)  # ECR runs policies "within 24 hours"
+    evaluated = ecr_client.get_lifecycle_policy(repositoryName="project-a/amazon-ecs-sample")[
+        "lastEvaluatedAt"
+    ]
+    assert evaluated > EPOCH
+    assert evaluated.microsecond == 0
+
+
 # -- images ------------------------------------------------------------------------------------
 
 
@@ -650,6 +670,7 @@ def test_describe_images_of_a_docker_image(ecr, ecr_client):
     assert isinstance(detail["imageSizeInBytes"], int)
 
 
+@pytest.mark.ecr_time(ON_THE_SECOND)
 @pytest.mark.xfail(strict=True, reason=WHOLE_SECONDS + " (ImageDetail.imagePushedAt)")
 def test_describe_images_pushed_at_in_whole_seconds(ecr, ecr_client, ecr_clock):
     # c7n DescribeImages recordings (microsecond 0) and cli:describe-images
@@ -883,6 +904,22 @@ def test_describe_image_scan_findings(ecr, ecr_client, ecr_clock):
     } <= set(findings)
     assert findings["findingSeverityCounts"] == {"MEDIUM": 1}
     assert findings["findings"][0]["name"] == "CVE-2019-5188"
+
+
+@pytest.mark.ecr_time(ON_THE_SECOND)
+@pytest.mark.xfail(strict=True, reason=WHOLE_SECONDS + " (ImageScanFindings.imageScanCompletedAt)")
+def test_image_scan_completed_at_in_whole_seconds(ecr, ecr_client, ecr_clock):
+    # cli:describe-image-scan-findings: "imageScanCompletedAt": 1579839105.0.
+    ecr.create_repository("sample-repo")
+    pushed = ecr.push_image("sample-repo", "latest")
+    ecr_clock.advance(0.25)
+    ecr_client.start_image_scan(repositoryName="sample-repo", imageId={"imageDigest": pushed.digest})
+    ecr_clock.advance(hours=1)
+    result = ecr_client.describe_image_scan_findings(
+        repositoryName="sample-repo", imageId={"imageDigest": pushed.digest}
+    )
+    assert result["imageScanStatus"]["status"] == "COMPLETE"
+    assert result["imageScanFindings"]["imageScanCompletedAt"].microsecond == 0
 
 
 # -- error answers quoted in issue threads ---------------------------------------------------
