@@ -210,6 +210,23 @@ def test_policy_strings_are_escaped_as_json(ecr_client, ecr_repo):
     assert json.loads(stored)["Statement"][0]["Sid"] == 'a"b\\c\x1fé'
 
 
+def test_policy_with_a_lone_surrogate_is_written_escaped(ecr_client, ecr_repo):
+    text = '{"Statement": [{"Sid": "\\ud800", "Effect": "Deny", "Principal": "*", "Action": "x"}]}'
+    stored = ecr_client.set_repository_policy(repositoryName="test-repo", policyText=text)["policyText"]
+    assert '"Sid" : "\\uD800"' in stored
+    assert stored.encode("utf-8").decode("utf-8") == stored  # writable as UTF-8
+
+
+def test_policy_with_nan_is_invalid(ecr_client, ecr_repo):
+    # NaN is not JSON, though Python's parser reads it.
+    text = (
+        '{"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "x", "Condition": {"N": {"a": NaN}}}]}'
+    )
+    with pytest.raises(ClientError) as exc:
+        ecr_client.set_repository_policy(repositoryName="test-repo", policyText=text)
+    assert err(exc)["Message"].endswith("'Invalid repository policy provided'")
+
+
 def test_policy_missing_repository(ecr_client, ecr):
     with pytest.raises(ecr_client.exceptions.RepositoryNotFoundException):
         ecr_client.set_repository_policy(repositoryName="nope", policyText=POLICY)

@@ -25,13 +25,18 @@ def _statement_ok(statement: Any) -> bool:
     )
 
 
+def _not_json(constant: str) -> Any:
+    # Python reads NaN and Infinity, which are not JSON (and would not survive being written back).
+    raise ValueError(constant)
+
+
 def parse_resource_policy(text: str, *, version_required: bool = False) -> dict[str, Any] | None:
     """The policy document if ``text`` is one ECR accepts, else None: IAM resource-policy grammar,
     Statements with Effect, Principal and Action (Resource and unique Sids are not required).
     A repository policy may leave out Version (ECR then writes ``2008-10-17``: cloud-custodian
     placebo ``test_ecr_repo_modify_policy``, whose SetRepositoryPolicy sent none)."""
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, parse_constant=_not_json)
     except ValueError:
         return None
     if not isinstance(doc, dict):

@@ -38,6 +38,8 @@ _COLLAPSED = frozenset({"Action", "NotAction", "Resource", "NotResource"})
 _PRINCIPALS = frozenset({"Principal", "NotPrincipal"})
 # ECR's writer escapes control characters with upper-case hex digits (\u001F), Python lower-case.
 _LOWER_HEX_ESCAPE = re.compile(r"\\u00([0-9a-f]{2})")
+# A lone surrogate (from a "\uD800" escape in the policy sent) cannot be written as UTF-8: escaped.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _ordered(obj: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
@@ -73,7 +75,10 @@ def _canonical_document(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _string(text: str) -> str:
-    return _LOWER_HEX_ESCAPE.sub(lambda m: "\\u00" + m.group(1).upper(), json.dumps(text, ensure_ascii=False))
+    written = _LOWER_HEX_ESCAPE.sub(
+        lambda m: "\\u00" + m.group(1).upper(), json.dumps(text, ensure_ascii=False)
+    )
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04X}", written)
 
 
 def _render(value: Any, depth: int) -> str:
