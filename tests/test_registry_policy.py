@@ -64,6 +64,8 @@ def test_without_a_policy(ecr_client, op):
         "[]",
         json.dumps({"Version": "2012-10-17"}),
         json.dumps({"Version": "2011-01-01", "Statement": json.loads(REPLICATE)["Statement"]}),
+        # Unlike a repository policy, no recording shows a registry policy accepted without Version.
+        json.dumps({"Statement": json.loads(REPLICATE)["Statement"]}),
         policy({"Effect": "Maybe", "Principal": "*", "Action": "ecr:*"}),
         policy({"Effect": "Allow", "Action": "ecr:ReplicateImage"}),
         policy({"Effect": "Allow", "Principal": "*"}),

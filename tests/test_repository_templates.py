@@ -205,7 +205,13 @@ def test_a_replica_repository_gets_the_replication_template(ecr, ecr_client):
     assert europe.list_tags_for_resource(resourceArn=replica.arn)["tags"] == [
         {"Key": "team", "Value": "core"}
     ]
-    assert europe.get_repository_policy(repositoryName="prod/api")["policyText"] == POLICY
+    # The repository holds the template's policy the way SetRepositoryPolicy stores one: ECR's
+    # re-serialisation (layout of cloud-custodian tests/data/placebo/test_ecr_repo_modify_policy/
+    # api.ecr.SetRepositoryPolicy_1.json; applying it to template-made repositories is inferred).
+    assert europe.get_repository_policy(repositoryName="prod/api")["policyText"] == (
+        '{\n  "Version" : "2012-10-17",\n  "Statement" : [ {\n    "Effect" : "Allow",\n'
+        '    "Principal" : "*",\n    "Action" : "ecr:BatchGetImage"\n  } ]\n}'
+    )
     assert (
         json.loads(europe.get_lifecycle_policy(repositoryName="prod/api")["lifecyclePolicyText"])["rules"][0][
             "rulePriority"
@@ -236,6 +242,19 @@ def test_longest_prefix_wins_then_root_and_only_for_its_scenario(ecr, ecr_client
     assert replica_repository(ecr, ecr_client, "production").tag_mutability == "MUTABLE"  # not under prod/
     # dev's template is for pull through cache only; ROOT covers it for replication
     assert replica_repository(ecr, ecr_client, "dev/tool").tag_mutability == "MUTABLE"
+
+
+def test_a_template_keeps_its_policy_text_as_sent(ecr_client):
+    # Validated as SetRepositoryPolicy validates (so Version may be left out, as cloud-custodian
+    # placebo test_ecr_repo_modify_policy shows for repositories), but described as given: no
+    # recording shows ECR rewriting a template's policy.
+    text = json.dumps({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": ["ecr:BatchGetImage"]}]})
+    created = ecr_client.create_repository_creation_template(
+        prefix="prod", appliedFor=["REPLICATION"], repositoryPolicy=text
+    )
+    assert created["repositoryCreationTemplate"]["repositoryPolicy"] == text
+    (described,) = ecr_client.describe_repository_creation_templates()["repositoryCreationTemplates"]
+    assert described["repositoryPolicy"] == text
 
 
 def test_create_repository_never_uses_a_template(ecr, ecr_client):

@@ -102,11 +102,25 @@ def test_tag_arns(ecr_client, ecr_repo):
 # -- repository policy ----------------------------------------------------------------------------
 
 
-def test_policy_round_trip_keeps_the_text(ecr_client, ecr_repo):
+# ECR answers with its own re-serialisation of the policy, not the text sent (layout as in
+# cloud-custodian tests/data/placebo/test_ecr_remove_matched/api.ecr.SetRepositoryPolicy_1.json,
+# a one-element Action list as a string as in .../test_ecr_repo_modify_policy/...SetRepositoryPolicy_1.json).
+POLICY_AS_ECR_WRITES_IT = (
+    '{\n  "Version" : "2012-10-17",\n  "Statement" : [ {\n    "Sid" : "pull",\n    "Effect" : "Allow",\n'
+    '    "Principal" : {\n      "AWS" : "*"\n    },\n    "Action" : "ecr:BatchGetImage"\n  } ]\n}'
+)
+
+
+def test_policy_round_trip_returns_ecrs_text(ecr_client, ecr_repo):
     result = ecr_client.set_repository_policy(repositoryName="test-repo", policyText=POLICY)
-    assert result["policyText"] == POLICY
-    assert ecr_client.get_repository_policy(repositoryName="test-repo")["policyText"] == POLICY
-    assert ecr_client.delete_repository_policy(repositoryName="test-repo")["policyText"] == POLICY
+    assert result["policyText"] == POLICY_AS_ECR_WRITES_IT
+    assert (
+        ecr_client.get_repository_policy(repositoryName="test-repo")["policyText"] == POLICY_AS_ECR_WRITES_IT
+    )
+    assert (
+        ecr_client.delete_repository_policy(repositoryName="test-repo")["policyText"]
+        == POLICY_AS_ECR_WRITES_IT
+    )
     with pytest.raises(ClientError) as exc:
         ecr_client.get_repository_policy(repositoryName="test-repo")
     assert err(exc) == {
@@ -147,7 +161,70 @@ def test_policy_single_statement_object_and_old_version(ecr_client, ecr_repo):
         {"Version": "2008-10-17", "Statement": {"Effect": "Deny", "NotPrincipal": "*", "NotAction": "x"}}
     )
     ecr_client.set_repository_policy(repositoryName="test-repo", policyText=text, force=True)
-    assert ecr_client.get_repository_policy(repositoryName="test-repo")["policyText"] == text
+    # A lone statement object comes back as a one-element list (inferred: every recorded policy
+    # text has a Statement list).
+    assert ecr_client.get_repository_policy(repositoryName="test-repo")["policyText"] == (
+        '{\n  "Version" : "2008-10-17",\n  "Statement" : [ {\n    "Effect" : "Deny",\n'
+        '    "NotPrincipal" : "*",\n    "NotAction" : "x"\n  } ]\n}'
+    )
+
+
+def test_policy_statement_members_past_action(ecr_client, ecr_repo):
+    # Inferred from ECR's writer (only Sid, Effect, Principal, Action are recorded in order):
+    # Resource and Condition follow Action, members ECR does not know come last as given,
+    # one-element Resource and principal lists become strings, Condition values stay as written.
+    text = json.dumps(
+        {
+            "Statement": [
+                {
+                    "Condition": {"StringEquals": {"aws:PrincipalOrgID": ["o-abc"]}, "Bool": {}},
+                    "Custom": 1,
+                    "Resource": ["*"],
+                    "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                    "Principal": {"AWS": ["arn:aws:iam::111122223333:root"]},
+                    "Effect": "Allow",
+                    "Sid": "org",
+                }
+            ],
+            "Id": "x",
+        }
+    )
+    result = ecr_client.set_repository_policy(repositoryName="test-repo", policyText=text)
+    assert result["policyText"] == (
+        '{\n  "Version" : "2008-10-17",\n  "Id" : "x",\n  "Statement" : [ {\n    "Sid" : "org",\n'
+        '    "Effect" : "Allow",\n    "Principal" : {\n      "AWS" : "arn:aws:iam::111122223333:root"\n    },\n'
+        '    "Action" : [ "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer" ],\n    "Resource" : "*",\n'
+        '    "Condition" : {\n      "StringEquals" : {\n        "aws:PrincipalOrgID" : [ "o-abc" ]\n      },\n'
+        '      "Bool" : { }\n    },\n    "Custom" : 1\n  } ]\n}'
+    )
+
+
+def test_policy_strings_are_escaped_as_json(ecr_client, ecr_repo):
+    # Quotes, backslashes and control characters escaped (the latter with upper-case hex digits,
+    # as Java JSON writers do), other characters written as they are.
+    text = json.dumps(
+        {"Statement": [{"Sid": 'a"b\\c\x1fé', "Effect": "Deny", "Principal": "*", "Action": "x"}]}
+    )
+    stored = ecr_client.set_repository_policy(repositoryName="test-repo", policyText=text)["policyText"]
+    assert '"Sid" : "a\\"b\\\\c\\u001Fé"' in stored
+    assert json.loads(stored)["Statement"][0]["Sid"] == 'a"b\\c\x1fé'
+
+
+def test_policy_with_a_lone_surrogate_is_written_escaped(ecr_client, ecr_repo):
+    text = '{"Statement": [{"Sid": "\\ud800", "Effect": "Deny", "Principal": "*", "Action": "x"}]}'
+    stored = ecr_client.set_repository_policy(repositoryName="test-repo", policyText=text)["policyText"]
+    assert '"Sid" : "\\uD800"' in stored
+    assert stored.encode("utf-8").decode("utf-8") == stored  # writable as UTF-8
+
+
+def test_policy_with_nan_is_invalid(ecr_client, ecr_repo):
+    # NaN is not JSON, though Python's parser reads it.
+    text = (
+        '{"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "x", "Condition": {"N": {"a": NaN}}}]}'
+    )
+    with pytest.raises(ClientError) as exc:
+        ecr_client.set_repository_policy(repositoryName="test-repo", policyText=text)
+    assert err(exc)["Message"].endswith("'Invalid repository policy provided'")
 
 
 def test_policy_missing_repository(ecr_client, ecr):

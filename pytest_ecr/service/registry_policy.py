@@ -13,7 +13,7 @@ from ..store import Registry
 from .access import ALLOW, decision
 from .context import Context, root_principal
 from .errors import InvalidParameterException, RegistryPolicyNotFoundException
-from .policies import is_valid_resource_policy
+from .policies import parse_resource_policy
 from .registry import operation
 
 
@@ -25,7 +25,8 @@ def _not_found(registry_id: str) -> RegistryPolicyNotFoundException:
 
 @operation("PutRegistryPolicy")
 def put_registry_policy(ctx: Context, *, policyText: str) -> dict[str, Any]:
-    if not is_valid_resource_policy(policyText):
+    # Kept as sent, and Version required: no recording shows ECR rewriting a registry policy.
+    if parse_resource_policy(policyText, version_required=True) is None:
         raise InvalidParameterException.at("PolicyText", "Invalid registry policy provided")
     reg = ctx.registry()
     reg.registry_policy = policyText

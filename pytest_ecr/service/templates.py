@@ -33,7 +33,7 @@ from .errors import (
     ValidationException,
 )
 from .pagination import page
-from .policies import is_valid_resource_policy
+from .policies import repository_policy_text
 from .registry import operation
 from .repositories import encryption_settings, new_repository
 from .tagging import merged_tags
@@ -93,7 +93,8 @@ def create_repository_for(ctx: Context, name: str, applied_for: str) -> Reposito
         resource_tags=tags,
     )
     if template.get("repositoryPolicy"):
-        repo.policy_text = template["repositoryPolicy"]
+        # The repository holds it as SetRepositoryPolicy would have stored it.
+        repo.policy_text = repository_policy_text(template["repositoryPolicy"])
     if template.get("lifecyclePolicy"):
         # Scheduled as if PutLifecyclePolicy had been called at creation.
         repo.lifecycle_policy = LifecyclePolicy(
@@ -136,8 +137,8 @@ def _settings(ctx: Context, reg: Registry, fields: dict[str, Any]) -> dict[str, 
     )
     if "repositoryPolicy" in fields:
         text = fields["repositoryPolicy"]
-        if text and not is_valid_resource_policy(text):
-            raise InvalidParameterException.at("repositoryPolicy", "Invalid repository policy provided")
+        if text:
+            repository_policy_text(text, "repositoryPolicy")  # validates; the template keeps the text as sent
         out["repositoryPolicy"] = text
     if "lifecyclePolicy" in fields:
         text = fields["lifecyclePolicy"]
