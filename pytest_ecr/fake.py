@@ -20,11 +20,10 @@ from .protocol import dispatch
 from .protocol.model import TARGET_PREFIX
 from .service import manifests
 from .service.auth import token_grant
+from .service.catalog import run_due
 from .service.context import Context, FindingsProvider, Options, principal_account
 from .service.errors import ECRError
 from .service.images import store_image, store_with_blobs
-from .service.replication import settle as settle_replications
-from .service.scanning import settle_scans
 from .sessions import ecr_client
 from .sleeps import VirtualSleeps
 from .store import Repository, ScanFailure, Store
@@ -91,8 +90,10 @@ class FakeECR:
         self.calls = CallLog()
         self._lock = threading.RLock()
         # Reading the events applies the work the clock has reached, under the fake's lock.
-        self.store.events.settle = self._settle_everything
+        self.store.events.settle = self.settle_due
         self.store.events.guard = self._lock
+        # Advancing the clock runs what is then due.
+        self.clock.on_advance(self.settle_due)
         self._faults = Faults()
         #: scan duration and findings provider; change them at any time
         self.options = Options(scan_seconds=scan_seconds, scan_findings=scan_findings)
@@ -151,26 +152,12 @@ class FakeECR:
         return response(request.url, exchange.status, exchange.headers(), exchange.body)
 
     def settle_due(self) -> None:
-        """Apply the store-wide work the clock has reached (replications land in their destination
-        registries), as every request does before it is served. Work that belongs to one
-        repository (restores, signing jobs, lifecycle runs) is applied when that repository is
-        read. Basic scans the clock has reached complete (and send their events). The caller holds
-        the lock."""
-        if self.store.replication_queue:
-            settle_replications(self.context())
-        if self.store.pending_scans:
-            settle_scans(self.context())
-
-    def _settle_everything(self) -> None:
-        """:meth:`settle_due`, then the due work of every repository (restores, signing jobs,
-        referrers following their subject, lifecycle runs), as reading each of them would: what
-        reading ``events`` applies first, so that the log holds every event due by now."""
+        """Run the agenda's jobs due by now (scans, restores, signing, replications, backfill
+        phases, referrers following their subject, lifecycle runs and previews) in due-time
+        order, each at its due time: what every request, every helper, reading ``events`` and
+        advancing the clock do first."""
         with self._lock:
-            self.settle_due()
-            for (account, region), reg in list(self.store.registries.items()):
-                ctx = self.context(account, region)
-                for name in list(reg.repositories):
-                    ctx.repository(name)
+            run_due(self.store, self.clock, self.options)
 
     @property
     def events(self) -> EventLog:
@@ -294,6 +281,7 @@ class FakeECR:
     def _call(self, operation: str, params: dict[str, Any], account: str | None, region: str | None) -> Any:
         import json
 
+        self.settle_due()
         exchange = dispatch.handle(
             TARGET_PREFIX + operation, json.dumps(params).encode(), self.context(account, region)
         )
@@ -542,6 +530,7 @@ class FakeECR:
         from .service.lifecycle import evaluate_policy
 
         with self._lock:
+            self.settle_due()
             if repository is not None:
                 repos = [self.repository(repository, account, region)]
             else:
