@@ -6,24 +6,23 @@ import itertools
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import _hook, synthetic, upstreams
+from . import _hook, seeding, synthetic, upstreams
 from ._hook import FAKE_CREDENTIALS
 from .calls import CallLog
 from .clock import Clock
 from .events import EventLog
 from .faults import ConnectionDropped, Faults, botocore_error, injected_exchange, requested
-from .gcpause import paused_gc
 from .protocol import dispatch
 from .protocol.model import TARGET_PREFIX
+from .seeding import FakeError as FakeError  # re-exported: the facade's public types
+from .seeding import PushedImage as PushedImage
+from .seeding import RepositoryHandle as RepositoryHandle
 from .service import manifests
 from .service.auth import token_grant
 from .service.catalog import run_due
 from .service.context import Context, FindingsProvider, Options, principal_account
-from .service.errors import ECRError
-from .service.images import store_image, store_with_blobs
 from .sessions import ecr_client
 from .sleeps import VirtualSleeps
 from .store import Repository, ScanFailure, Store
@@ -37,37 +36,6 @@ if TYPE_CHECKING:
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
 SECONDS_PER_DAY = 86400
-
-
-class FakeError(Exception):
-    """Raised by the fake's helpers with the ECR error they ran into."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-
-
-@dataclass(frozen=True)
-class RepositoryHandle:
-    name: str
-    arn: str
-    uri: str
-    registry_id: str
-    region: str
-
-
-@dataclass(frozen=True)
-class PushedImage:
-    repository: str
-    digest: str
-    tags: tuple[str, ...]
-    size: int
-    manifest: str
-    media_type: str
-    pushed_at: float
-    #: for a multi-arch image, the digests of its platform images
-    children: tuple[str, ...] = ()
 
 
 class FakeECR:
@@ -333,28 +301,10 @@ class FakeECR:
         region: str | None = None,
         children: tuple[str, ...] = (),
     ) -> PushedImage:
-        """Make ``image``'s blobs available, then store its manifest under each tag, by PutImage's
-        rules. The caller holds the lock."""
+        """:func:`seeding.store_synthetic` into ``repository``. The caller holds the lock."""
         repo = self.repository(repository, account, region)
-        ctx = self.context(account, region)
-        try:
-            stored = store_with_blobs(
-                ctx, repo, image.manifest, image.media_type, image.blobs, tags[0] if tags else None, pushed_at
-            )
-            stored.seeded_findings = findings
-            for tag in tags[1:]:
-                store_image(ctx, repo, image.manifest, image.media_type, tag, pushed_at=pushed_at)
-        except ECRError as err:
-            raise FakeError(err.code, err.message) from None
-        return PushedImage(
-            repository,
-            stored.digest,
-            tuple(stored.tags),
-            stored.size,
-            stored.manifest,
-            stored.media_type,
-            stored.pushed_at,
-            children,
+        return seeding.store_synthetic(
+            self.context(account, region), repo, image, tags, pushed_at, findings, children
         )
 
     def push_image(
@@ -423,31 +373,13 @@ class FakeECR:
         """
         if count < 0:
             raise ValueError(f"count must be >= 0, got {count}")
-        digests: list[str] = []
-        # Bulk, acyclic allocation (manifests, images, their push events): collections would
-        # only traverse the growing repository, as in a lifecycle run (see gcpause).
-        with self._lock, paused_gc():
+        with self._lock:
             repo = self.repository(repository, account, region)
-            ctx = self.context(account, region)
-            blobs = repo.blobs
-            try:
-                for n in range(count):
-                    image = synthetic.build(f"{repository}#{next(self._image_counter)}", size, format)
-                    for blob in image.blobs:
-                        if blob.digest not in blobs:
-                            blobs[blob.digest] = blob
-                    stored = store_image(
-                        ctx,
-                        repo,
-                        image.manifest,
-                        image.media_type,
-                        None if tag is None else tag.format(n=n),
-                        pushed_at=pushed_at,
-                    )
-                    digests.append(stored.digest)
-            except ECRError as err:
-                raise FakeError(err.code, err.message) from None
-        return digests
+
+            def build() -> synthetic.SyntheticImage:
+                return synthetic.build(f"{repository}#{next(self._image_counter)}", size, format)
+
+            return seeding.store_many(self.context(account, region), repo, count, build, tag, pushed_at)
 
     def push_artifact(
         self,
@@ -604,31 +536,6 @@ class FakeECR:
         region: str | None = None,
     ) -> None:
         """Create repositories, push images and seed upstream registries as the ``ecr_seed``
-        marker describes, in the registry of ``account`` in ``region`` (default: the fake's)."""
-        for registry_url, repos in (upstream or {}).items():
-            for repository, entries in repos.items():
-                for entry in entries:
-                    spec = {"tags": entry} if isinstance(entry, str) else dict(entry)
-                    self.upstream_image(registry_url, repository, spec.pop("tags", "latest"), **spec)
-        where: dict[str, Any] = {"account": account, "region": region}
-        for entry in repositories:
-            params = {"repositoryName": entry} if isinstance(entry, str) else dict(entry)
-            self.create_repository(params.pop("repositoryName"), **where, **params)
-        registry = self.store.registry(account or self.account_id, region or self.region)
-        for repo_name, entries in (images or {}).items():
-            if repo_name not in registry.repositories:
-                self.create_repository(repo_name, **where)
-            for entry in entries:
-                if isinstance(entry, dict) and "oci_layout" in entry:
-                    spec = dict(entry)
-                    self.import_oci_layout(
-                        repo_name, spec.pop("oci_layout"), spec.pop("tags", None), **where, **spec
-                    )
-                elif isinstance(entry, dict):
-                    spec = dict(entry)
-                    findings = spec.get("findings")
-                    if isinstance(findings, dict):  # a seed file's scan failure
-                        spec["findings"] = ScanFailure(**findings)
-                    self.push_image(repo_name, spec.pop("tags", None), **where, **spec)
-                else:
-                    self.push_image(repo_name, entry, **where)
+        marker describes, in the registry of ``account`` in ``region`` (default: the fake's);
+        see :func:`pytest_ecr.seeding.seed`."""
+        seeding.seed(self, repositories, images, upstream, account=account, region=region)
