@@ -526,16 +526,6 @@ class FakeECR:
 
         return provide
 
-    def seed(
-        self,
-        repositories: Sequence[str | dict[str, Any]] = (),
-        images: dict[str, Sequence[Any]] | None = None,
-        upstream: dict[str, dict[str, Sequence[Any]]] | None = None,
-        *,
-        account: str | None = None,
-        region: str | None = None,
-    ) -> None:
-        """Create repositories, push images and seed upstream registries as the ``ecr_seed``
-        marker describes, in the registry of ``account`` in ``region`` (default: the fake's);
-        see :func:`pytest_ecr.seeding.seed`."""
-        seeding.seed(self, repositories, images, upstream, account=account, region=region)
+    #: Create repositories, push images and seed upstream registries as the ``ecr_seed`` marker
+    #: describes (:func:`pytest_ecr.seeding.seed`, with this fake as its target).
+    seed = seeding.seed

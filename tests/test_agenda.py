@@ -197,3 +197,19 @@ def test_deleting_the_policy_leaves_its_scheduled_run_stale(ecr, ecr_client, eva
     ecr.clock.advance(2 * 86400)
     assert evaluations == []
     assert len(ecr_client.list_images(repositoryName=REPO)["imageIds"]) == 2
+
+
+def test_referrers_follow_a_deleted_subject_at_their_due_time(ecr, ecr_client):
+    # Options.referrer_cleanup_seconds: a day after the subject goes (ECR: "within 24 hours")
+    ecr_client.create_repository(repositoryName=REPO)
+    subject = ecr.push_image(REPO, "v1", referrers=["application/spdx+json"])
+    (sbom,) = ecr_client.list_image_referrers(repositoryName=REPO, subjectId={"imageDigest": subject.digest})[
+        "referrers"
+    ]
+    ecr_client.batch_delete_image(repositoryName=REPO, imageIds=[{"imageDigest": subject.digest}])
+    ecr.clock.advance(3 * 86400)  # one step, read long after the due time
+    deletes = ecr.events.filter("ECR Image Action", action_type="DELETE")
+    assert [(e["time"], e["detail"]["image-digest"]) for e in deletes] == [
+        (at(), subject.digest),
+        (at(days=1), sbom["digest"]),
+    ]
