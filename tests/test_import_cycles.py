@@ -123,11 +123,16 @@ def test_the_checker_finds_a_cycle() -> None:
     assert a_cycle(graph, ["a", "b", "c"]) == ["a", "b", "c", "a"]
 
 
-def test_function_level_and_relative_imports_are_edges() -> None:
+def test_function_level_type_checking_and_relative_imports_are_edges() -> None:
     graph = import_graph()
-    # fake.py imports the service layer at module level; the plugin imports the fake
-    assert "pytest_ecr.fake" in graph["pytest_ecr.plugin"]
+    # relative, module level: "from ..store import ..." in service/context.py
     assert "pytest_ecr.store" in graph["pytest_ecr.service.context"]
+    # function level: "from .oci_layout import ..." inside FakeECR.import_oci_layout
+    assert "pytest_ecr.oci_layout" in graph["pytest_ecr.fake"]
+    # under "if TYPE_CHECKING:" only: "from .synthetic import SyntheticImage" in upstreams.py
+    assert "pytest_ecr.synthetic" in graph["pytest_ecr.upstreams"]
+    # "from .service import manifests" names the submodule, not the package
+    assert "pytest_ecr.service.manifests" in graph["pytest_ecr.fake"]
 
 
 def test_no_import_cycle_in_pytest_ecr() -> None:
