@@ -213,3 +213,34 @@ def test_referrers_follow_a_deleted_subject_at_their_due_time(ecr, ecr_client):
         (at(), subject.digest),
         (at(days=1), sbom["digest"]),
     ]
+
+
+def test_a_pull_during_a_coalesced_stretch_moves_a_since_pulled_transition(ecr, ecr_client, evaluations):
+    # sinceImagePulled 5 days (a transition-only count type): the image pushed at T0 would be
+    # archived by the run of day 6, but a pull on day 3 makes it 5 days unpulled only after day 8:
+    # the run of day 9 archives it.
+    ecr_client.create_repository(repositoryName=REPO)
+    image = ecr.push_image(REPO, "v1")
+    rule = {
+        "rulePriority": 1,
+        "selection": {
+            "tagStatus": "any",
+            "countType": "sinceImagePulled",
+            "countUnit": "days",
+            "countNumber": 5,
+        },
+        "action": {"type": "transition", "targetStorageClass": "archive"},
+    }
+    ecr_client.put_lifecycle_policy(repositoryName=REPO, lifecyclePolicyText=policy(rule))
+    ecr.clock.advance(3 * 86400)
+    ecr_client.batch_get_image(repositoryName=REPO, imageIds=[{"imageTag": "v1"}])
+    ecr.clock.advance(7 * 86400)
+    archived = ecr.events.filter("ECR Image Action", action_type="UPDATE_STORAGE_CLASS")
+    assert [(e["time"], e["detail"]["image-digest"]) for e in archived] == [(at(days=9), image.digest)]
+    (details,) = ecr_client.describe_images(repositoryName=REPO, filter={"imageStatus": "ANY"})[
+        "imageDetails"
+    ]
+    assert details["lastArchivedAt"] == T0 + timedelta(days=9)
+    # day 1: no threshold before day 5; the pull (day 3) resumes the schedule: day 4 finds
+    # nothing before day 8; day 9 archives; day 10 finds nothing, and nothing is left to cross
+    assert evaluations == [(T0 + timedelta(days=d)).timestamp() for d in (1, 4, 9, 10)]
