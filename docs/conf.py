@@ -51,7 +51,7 @@ def operations_table() -> tuple[str, int, int]:
     import botocore
     import botocore.session
 
-    from pytest_ecr.service.registry import handlers
+    from pytest_ecr.service.catalog import handlers
 
     operations = sorted(botocore.session.get_session().get_service_model("ecr").operation_names)
     implemented = handlers()

@@ -3,8 +3,10 @@
 The clock reads ``time.time()`` plus an offset, so a freeze started by freezegun or time-machine is
 followed wherever it puts time. Advancing it moves an active freezegun freeze (so user code calling
 ``datetime.now()`` sees the same time as the fake), else the offset. It never goes backwards.
-Work that real ECR does asynchronously (scans, restores) is stamped with the time it completes and
-settled lazily when read, so nothing has to run in the background.
+Work that real ECR does asynchronously (scans, restores, lifecycle runs...) is a job on the store's
+agenda (:mod:`pytest_ecr.agenda`): advancing the clock tells its listeners (the fake runs the jobs
+now due), and each job runs with the clock reading its due time (:meth:`Clock.reading`), so
+nothing has to run in the background.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ import math
 import sys
 import threading
 import time
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -40,10 +45,38 @@ class Clock:
         self._offset = 0.0
         self._lock = threading.Lock()
         self._own_freeze: Any = None
+        #: per thread: the due time of the job being run, which now() reads meanwhile
+        self._pinned = threading.local()
+        self._listeners: list[weakref.WeakMethod[Callable[[], None]]] = []
 
     def now(self) -> float:
         """Current virtual time, epoch seconds."""
-        return time.time() + self._offset
+        pinned: float | None = getattr(self._pinned, "at", None)
+        return time.time() + self._offset if pinned is None else pinned
+
+    @contextmanager
+    def reading(self, moment: float) -> Iterator[None]:
+        """Make now() read ``moment`` in this thread meanwhile: a delayed job runs "at" its due
+        time, so whatever it stamps or schedules carries that time."""
+        before = getattr(self._pinned, "at", None)
+        self._pinned.at = moment
+        try:
+            yield
+        finally:
+            self._pinned.at = before
+
+    def on_advance(self, listener: Callable[[], None]) -> None:
+        """Call the bound method ``listener`` after each advance (held weakly: a fake that is gone
+        is not kept alive by its clock)."""
+        self._listeners.append(weakref.WeakMethod(listener))
+
+    def _advanced(self) -> None:
+        for ref in list(self._listeners):
+            listener = ref()
+            if listener is None:
+                self._listeners.remove(ref)
+            else:
+                listener()
 
     def now_datetime(self) -> datetime:
         return datetime.fromtimestamp(self.now(), tz=timezone.utc)
@@ -58,6 +91,7 @@ class Clock:
                 factory.tick(timedelta(seconds=seconds))
             else:
                 self._offset += seconds
+        self._advanced()
 
     def freeze(self, at: datetime | str | float | None = None) -> None:
         """Freeze time with freezegun at ``at`` (default: now), for the fake and the code under

@@ -6,25 +6,23 @@ import itertools
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import _hook, synthetic, upstreams
+from . import _hook, seeding, synthetic, upstreams
 from ._hook import FAKE_CREDENTIALS
 from .calls import CallLog
 from .clock import Clock
 from .events import EventLog
 from .faults import ConnectionDropped, Faults, botocore_error, injected_exchange, requested
-from .gcpause import paused_gc
 from .protocol import dispatch
 from .protocol.model import TARGET_PREFIX
+from .seeding import FakeError as FakeError  # re-exported: the facade's public types
+from .seeding import PushedImage as PushedImage
+from .seeding import RepositoryHandle as RepositoryHandle
 from .service import manifests
 from .service.auth import token_grant
+from .service.catalog import run_due
 from .service.context import Context, FindingsProvider, Options, principal_account
-from .service.errors import ECRError
-from .service.images import store_image, store_with_blobs
-from .service.replication import settle as settle_replications
-from .service.scanning import settle_scans
 from .sessions import ecr_client
 from .sleeps import VirtualSleeps
 from .store import Repository, ScanFailure, Store
@@ -38,37 +36,6 @@ if TYPE_CHECKING:
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
 SECONDS_PER_DAY = 86400
-
-
-class FakeError(Exception):
-    """Raised by the fake's helpers with the ECR error they ran into."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-
-
-@dataclass(frozen=True)
-class RepositoryHandle:
-    name: str
-    arn: str
-    uri: str
-    registry_id: str
-    region: str
-
-
-@dataclass(frozen=True)
-class PushedImage:
-    repository: str
-    digest: str
-    tags: tuple[str, ...]
-    size: int
-    manifest: str
-    media_type: str
-    pushed_at: float
-    #: for a multi-arch image, the digests of its platform images
-    children: tuple[str, ...] = ()
 
 
 class FakeECR:
@@ -91,8 +58,10 @@ class FakeECR:
         self.calls = CallLog()
         self._lock = threading.RLock()
         # Reading the events applies the work the clock has reached, under the fake's lock.
-        self.store.events.settle = self._settle_everything
+        self.store.events.settle = self.settle_due
         self.store.events.guard = self._lock
+        # Advancing the clock runs what is then due.
+        self.clock.on_advance(self.settle_due)
         self._faults = Faults()
         #: scan duration and findings provider; change them at any time
         self.options = Options(scan_seconds=scan_seconds, scan_findings=scan_findings)
@@ -151,26 +120,12 @@ class FakeECR:
         return response(request.url, exchange.status, exchange.headers(), exchange.body)
 
     def settle_due(self) -> None:
-        """Apply the store-wide work the clock has reached (replications land in their destination
-        registries), as every request does before it is served. Work that belongs to one
-        repository (restores, signing jobs, lifecycle runs) is applied when that repository is
-        read. Basic scans the clock has reached complete (and send their events). The caller holds
-        the lock."""
-        if self.store.replication_queue:
-            settle_replications(self.context())
-        if self.store.pending_scans:
-            settle_scans(self.context())
-
-    def _settle_everything(self) -> None:
-        """:meth:`settle_due`, then the due work of every repository (restores, signing jobs,
-        referrers following their subject, lifecycle runs), as reading each of them would: what
-        reading ``events`` applies first, so that the log holds every event due by now."""
+        """Run the agenda's jobs due by now (scans, restores, signing, replications, backfill
+        phases, referrers following their subject, lifecycle runs and previews) in due-time
+        order, each at its due time: what every request, every helper, reading ``events`` and
+        advancing the clock do first."""
         with self._lock:
-            self.settle_due()
-            for (account, region), reg in list(self.store.registries.items()):
-                ctx = self.context(account, region)
-                for name in list(reg.repositories):
-                    ctx.repository(name)
+            run_due(self.store, self.clock, self.options)
 
     @property
     def events(self) -> EventLog:
@@ -294,6 +249,7 @@ class FakeECR:
     def _call(self, operation: str, params: dict[str, Any], account: str | None, region: str | None) -> Any:
         import json
 
+        self.settle_due()
         exchange = dispatch.handle(
             TARGET_PREFIX + operation, json.dumps(params).encode(), self.context(account, region)
         )
@@ -345,28 +301,10 @@ class FakeECR:
         region: str | None = None,
         children: tuple[str, ...] = (),
     ) -> PushedImage:
-        """Make ``image``'s blobs available, then store its manifest under each tag, by PutImage's
-        rules. The caller holds the lock."""
+        """:func:`seeding.store_synthetic` into ``repository``. The caller holds the lock."""
         repo = self.repository(repository, account, region)
-        ctx = self.context(account, region)
-        try:
-            stored = store_with_blobs(
-                ctx, repo, image.manifest, image.media_type, image.blobs, tags[0] if tags else None, pushed_at
-            )
-            stored.seeded_findings = findings
-            for tag in tags[1:]:
-                store_image(ctx, repo, image.manifest, image.media_type, tag, pushed_at=pushed_at)
-        except ECRError as err:
-            raise FakeError(err.code, err.message) from None
-        return PushedImage(
-            repository,
-            stored.digest,
-            tuple(stored.tags),
-            stored.size,
-            stored.manifest,
-            stored.media_type,
-            stored.pushed_at,
-            children,
+        return seeding.store_synthetic(
+            self.context(account, region), repo, image, tags, pushed_at, findings, children
         )
 
     def push_image(
@@ -435,31 +373,13 @@ class FakeECR:
         """
         if count < 0:
             raise ValueError(f"count must be >= 0, got {count}")
-        digests: list[str] = []
-        # Bulk, acyclic allocation (manifests, images, their push events): collections would
-        # only traverse the growing repository, as in a lifecycle run (see gcpause).
-        with self._lock, paused_gc():
+        with self._lock:
             repo = self.repository(repository, account, region)
-            ctx = self.context(account, region)
-            blobs = repo.blobs
-            try:
-                for n in range(count):
-                    image = synthetic.build(f"{repository}#{next(self._image_counter)}", size, format)
-                    for blob in image.blobs:
-                        if blob.digest not in blobs:
-                            blobs[blob.digest] = blob
-                    stored = store_image(
-                        ctx,
-                        repo,
-                        image.manifest,
-                        image.media_type,
-                        None if tag is None else tag.format(n=n),
-                        pushed_at=pushed_at,
-                    )
-                    digests.append(stored.digest)
-            except ECRError as err:
-                raise FakeError(err.code, err.message) from None
-        return digests
+
+            def build() -> synthetic.SyntheticImage:
+                return synthetic.build(f"{repository}#{next(self._image_counter)}", size, format)
+
+            return seeding.store_many(self.context(account, region), repo, count, build, tag, pushed_at)
 
     def push_artifact(
         self,
@@ -542,6 +462,7 @@ class FakeECR:
         from .service.lifecycle import evaluate_policy
 
         with self._lock:
+            self.settle_due()
             if repository is not None:
                 repos = [self.repository(repository, account, region)]
             else:
@@ -605,41 +526,6 @@ class FakeECR:
 
         return provide
 
-    def seed(
-        self,
-        repositories: Sequence[str | dict[str, Any]] = (),
-        images: dict[str, Sequence[Any]] | None = None,
-        upstream: dict[str, dict[str, Sequence[Any]]] | None = None,
-        *,
-        account: str | None = None,
-        region: str | None = None,
-    ) -> None:
-        """Create repositories, push images and seed upstream registries as the ``ecr_seed``
-        marker describes, in the registry of ``account`` in ``region`` (default: the fake's)."""
-        for registry_url, repos in (upstream or {}).items():
-            for repository, entries in repos.items():
-                for entry in entries:
-                    spec = {"tags": entry} if isinstance(entry, str) else dict(entry)
-                    self.upstream_image(registry_url, repository, spec.pop("tags", "latest"), **spec)
-        where: dict[str, Any] = {"account": account, "region": region}
-        for entry in repositories:
-            params = {"repositoryName": entry} if isinstance(entry, str) else dict(entry)
-            self.create_repository(params.pop("repositoryName"), **where, **params)
-        registry = self.store.registry(account or self.account_id, region or self.region)
-        for repo_name, entries in (images or {}).items():
-            if repo_name not in registry.repositories:
-                self.create_repository(repo_name, **where)
-            for entry in entries:
-                if isinstance(entry, dict) and "oci_layout" in entry:
-                    spec = dict(entry)
-                    self.import_oci_layout(
-                        repo_name, spec.pop("oci_layout"), spec.pop("tags", None), **where, **spec
-                    )
-                elif isinstance(entry, dict):
-                    spec = dict(entry)
-                    findings = spec.get("findings")
-                    if isinstance(findings, dict):  # a seed file's scan failure
-                        spec["findings"] = ScanFailure(**findings)
-                    self.push_image(repo_name, spec.pop("tags", None), **where, **spec)
-                else:
-                    self.push_image(repo_name, entry, **where)
+    #: Create repositories, push images and seed upstream registries as the ``ecr_seed`` marker
+    #: describes (:func:`pytest_ecr.seeding.seed`, with this fake as its target).
+    seed = seeding.seed

@@ -12,19 +12,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .agenda import Agenda
+from .blobs import Blob as Blob  # re-exported: blobs.py lies below synthetic and upstreams
 from .events import EventLog
 from .upstreams import Upstreams
-
-
-@dataclass
-class Blob:
-    """A config or layer blob available in one repository."""
-
-    digest: str
-    size: int
-    media_type: str | None = None
-    #: None for a synthetic filler layer, whose bytes are ``synthetic.filler(size)``
-    content: bytes | None = None
 
 
 @dataclass(slots=True)
@@ -285,8 +276,6 @@ class Repository:
     lifecycle_policy: LifecyclePolicy | None = None
     #: the latest lifecycle policy preview, if any
     lifecycle_preview: LifecyclePreview | None = None
-    #: digest -> virtual time the image's managed-signing jobs finish (images being signed)
-    signing_due: dict[str, float] = field(default_factory=dict)
     #: subject digest -> virtual time its OCI referrers follow it (deleted or archived with it)
     referrer_followups: dict[str, float] = field(default_factory=dict)
 
@@ -305,6 +294,12 @@ class LifecyclePolicy:
     next_evaluation_at: float
     #: 0.0 until the policy was first evaluated (as ECR reports it)
     last_evaluated_at: float = 0.0
+    #: seconds between scheduled evaluations (``Options.lifecycle_interval_seconds`` when put)
+    interval: float = 86400.0
+    #: True while the scheduled evaluations up to ``next_evaluation_at`` are coalesced: they
+    #: would find nothing to do (the repository unchanged, no age threshold crossed), so they
+    #: only move ``lastEvaluatedAt`` along the schedule
+    coalesced: bool = False
 
 
 @dataclass
@@ -416,18 +411,14 @@ class Store:
     registries: dict[tuple[str, str], Registry] = field(default_factory=dict)
     #: password part of issued authorization tokens -> what it grants
     tokens: dict[str, AuthToken] = field(default_factory=dict)
-    #: replication work across all registries, a heap by (due_at, seq)
-    replication_queue: list[tuple[float, int, PendingReplication]] = field(default_factory=list)
+    #: every delayed effect (scans, restores, replications, lifecycle runs...), by due time
+    agenda: Agenda = field(default_factory=Agenda)
     #: set while replicas are written, so that they are not replicated again (no chaining)
     replicating: bool = False
     #: the fake's upstream registries (what pull-through cache rules pull from)
     upstreams: Upstreams = field(default_factory=Upstreams)
     #: the EventBridge events ECR would have sent (``FakeECR.events``)
     events: EventLog = field(default_factory=EventLog)
-    #: basic scans not yet complete, a heap by (completes_at, seq, account, region, repository,
-    #: digest, scan): each is settled when the clock reaches it, so that its event is sent even
-    #: if nobody reads the scan
-    pending_scans: list[tuple[float, int, str, str, str, str, Scan]] = field(default_factory=list)
     _seq: Any = field(default_factory=itertools.count)
 
     def registry(self, account: str, region: str) -> Registry:

@@ -17,8 +17,8 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .blobs import Blob
 from .service import manifests
-from .store import Blob
 
 DEFAULT_SIZE = 2 * 1024 * 1024
 FORMATS = {

@@ -32,7 +32,7 @@ from model_strategies import invalid_requests, requests
 from pytest_ecr import FakeECR
 from pytest_ecr._hook import FAKE_CREDENTIALS
 from pytest_ecr.protocol.model import operation, operation_names
-from pytest_ecr.service.registry import handlers
+from pytest_ecr.service.catalog import handlers
 
 _COMMON = {
     "deadline": None,

@@ -9,7 +9,7 @@ from helpers import KEEP_ONE_LIFECYCLE, image_manifest, sha256
 
 from pytest_ecr.protocol.dispatch import Exchange
 from pytest_ecr.protocol.model import operation_names, service_model
-from pytest_ecr.service.registry import handlers
+from pytest_ecr.service.catalog import handlers
 
 POLICY = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "ecr:*"}]}

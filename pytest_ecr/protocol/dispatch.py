@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..service import access
+from ..service.catalog import handlers
 from ..service.context import Context
 from ..service.errors import (
     ECRError,
@@ -20,7 +21,6 @@ from ..service.errors import (
     UnknownOperationException,
     ValidationException,
 )
-from ..service.registry import handlers
 from . import decode, encode
 from .model import TARGET_PREFIX, error_codes, operation, operation_names
 

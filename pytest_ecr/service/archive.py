@@ -15,13 +15,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..agenda import Job
 from ..events import IMAGE_ACTION, REFERRER_ACTION, instant
 from ..store import Image, Repository
 from .context import Context
 from .errors import ImageStorageClassUpdateNotSupportedException
 from .images import ImageId, require_image
-from .referrers import follow_subject
+from .reactions import (
+    ARCHIVED_IMAGE_PUSHED,
+    IMAGE_ACTIVATED,
+    REPOSITORY_CHANGED,
+    SUBJECT_GONE,
+    notify,
+    subscribe,
+)
 from .registry import operation
+from .timeline import for_repository, repository, runs
 
 #: targetStorageClass -> the status an image already in that class has
 _IN_CLASS = {"ARCHIVE": "ARCHIVED", "STANDARD": "ACTIVE"}
@@ -78,7 +87,7 @@ def _storage_class_event(ctx: Context, repo: Repository, image: Image, target: s
 def _archive(ctx: Context, repo: Repository, image: Image) -> None:
     now = ctx.clock.now()
     image.status, image.last_archived_at = "ARCHIVED", now
-    follow_subject(ctx, repo, image.digest)
+    notify(SUBJECT_GONE, ctx, repo, image.digest)
     _storage_class_event(ctx, repo, image, "ARCHIVE", now)
     for child in _children(repo, image):
         # A child another active list still references must stay pullable.
@@ -86,7 +95,7 @@ def _archive(ctx: Context, repo: Repository, image: Image) -> None:
             repo.images[p].status != "ACTIVE" for p in repo.parents_of(child.digest)
         ):
             child.status, child.last_archived_at = "ARCHIVED", now
-            follow_subject(ctx, repo, child.digest)
+            notify(SUBJECT_GONE, ctx, repo, child.digest)
             _storage_class_event(ctx, repo, child, "ARCHIVE", now)
 
 
@@ -95,18 +104,19 @@ def _begin_restore(ctx: Context, repo: Repository, image: Image) -> None:
     for member in [image, *(c for c in _children(repo, image) if c.status == "ARCHIVED")]:
         member.status = "ACTIVATING"
         repo.restores[member.digest] = done_at
+        for_repository(ctx, done_at, "restore", repo, (repo.name, member.digest, done_at))
+    notify(REPOSITORY_CHANGED, ctx, repo)
 
 
 def _activate(ctx: Context, repo: Repository, image: Image, at: float) -> None:
-    from .scanning import on_push  # scanning builds on the images module, as this one does
-
     repo.restores.pop(image.digest, None)
     image.status, image.last_activated_at = "ACTIVE", at
     # "Scan results from before the image was archived will not be available."
     image.scan = None
-    on_push(ctx, repo, image)
+    notify(IMAGE_ACTIVATED, ctx, repo, image)  # scanned again, as on push
 
 
+@subscribe(ARCHIVED_IMAGE_PUSHED)
 def restore_now(ctx: Context, repo: Repository, image: Image) -> None:
     """Restore an archived or restoring image, and its children, at once (a re-push)."""
     now = ctx.clock.now()
@@ -114,18 +124,20 @@ def restore_now(ctx: Context, repo: Repository, image: Image) -> None:
         _activate(ctx, repo, member, now)
 
 
-def settle_restores(ctx: Context, repo: Repository) -> None:
-    """Finish the restores the clock has reached (called whenever a handler reads a repository)."""
-    now = ctx.clock.now()
-    for digest, done_at in list(repo.restores.items()):
-        if done_at > now:
-            continue
-        image = repo.images.get(digest)
-        if image is not None and image.status == "ACTIVATING":
-            _activate(ctx, repo, image, done_at)
-            _storage_class_event(ctx, repo, image, "STANDARD", done_at)
-        else:  # deleted (or re-pushed) while restoring
-            del repo.restores[digest]
+@runs("restore")
+def _finish_restore(ctx: Context, job: Job) -> None:
+    """A restore's end: the image is ACTIVE again (unless it was deleted, re-pushed or archived
+    and restored anew meanwhile: then this job is stale)."""
+    name, digest, done_at = job.payload
+    repo = repository(ctx, name)
+    if repo is None or repo.restores.get(digest) != done_at:
+        return
+    image = repo.images.get(digest)
+    if image is not None and image.status == "ACTIVATING":
+        _activate(ctx, repo, image, done_at)
+        _storage_class_event(ctx, repo, image, "STANDARD", done_at)
+    else:  # deleted while restoring
+        del repo.restores[digest]
 
 
 @operation("UpdateImageStorageClass")

@@ -2,8 +2,9 @@
 DescribeReplicationBackfillResults, ListReplicationBackfills.
 
 A backfill replicates the images that already exist in the repositories the replication rules
-send to its destination, through the same replication queue as pushes (see
-:mod:`~pytest_ecr.service.replication`). On the fake's clock:
+send to its destination, through the same replication as pushes (see
+:mod:`~pytest_ecr.service.replication`), its phases and replications jobs on the agenda. On the
+fake's clock:
 
 * PREPARING for ``Options.backfill_preparation_seconds`` (60) after the start; the set of
   replications (one per image and tag, one per untagged image; images of a manifest list travel
@@ -22,6 +23,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from ..agenda import Job
 from ..store import Backfill, PendingReplication, Registry
 from .context import Context
 from .errors import (
@@ -33,7 +35,8 @@ from .errors import (
 )
 from .pagination import page
 from .registry import operation
-from .replication import enqueue, push_replication, rule_matches
+from .replication import arrive, enqueue, push_replication, rule_matches
+from .timeline import runs
 
 #: backfills in progress per registry
 MAX_IN_PROGRESS = 10
@@ -102,12 +105,15 @@ def start_replication_backfill(
     enqueue(
         ctx,
         PendingReplication(due, ctx.store.next_seq(), "prepare", reg.account, reg.region, backfill=backfill),
+        "backfill prepared",
     )
     return _head(backfill)
 
 
-def finish_preparing(ctx: Context, pending: PendingReplication) -> None:
+@runs("backfill prepared")
+def finish_preparing(ctx: Context, job: Job) -> None:
     """The end of a backfill's PREPARING: its replications set off (unless it was stopped)."""
+    pending: PendingReplication = job.payload
     backfill = pending.backfill
     if backfill is None or backfill.status != "PREPARING":
         return
@@ -125,7 +131,7 @@ def finish_preparing(ctx: Context, pending: PendingReplication) -> None:
         replica = push_replication(ctx, repo, image, (tag,) if tag else (), destination, due)
         replica.backfill = backfill
         backfill.in_flight += 1
-        enqueue(ctx, replica)
+        enqueue(ctx, replica, "backfill replication")
     if not backfill.in_flight:
         backfill.status, backfill.ended_at = "COMPLETE", pending.due_at
 
@@ -139,8 +145,11 @@ def _result(repository: str, digest: str, tag: str | None, failure: str | None) 
     }
 
 
-def record_result(pending: PendingReplication, failure: str | None) -> None:
-    """One of a backfill's replications finished (``failure``: its failure code, or None)."""
+@runs("backfill replication")
+def record_result(ctx: Context, job: Job) -> None:
+    """One of a backfill's replications lands (or fails to): its result is recorded."""
+    pending: PendingReplication = job.payload
+    failure = arrive(ctx, pending)
     backfill = pending.backfill
     assert backfill is not None
     image = pending.images[-1]

@@ -83,7 +83,8 @@ class Options:
     #: the LifecyclePolicyPreviewComplete waiter, which polls every 5 s)
     lifecycle_preview_seconds: float = 10.0
     #: virtual seconds between evaluations of a repository's lifecycle policy, the first one
-    #: counted from PutLifecyclePolicy; ECR acts "within 24 hours"
+    #: counted from PutLifecyclePolicy; ECR acts "within 24 hours". Read when a policy is put;
+    #: 0 or less schedules no runs (only ``FakeECR.run_lifecycle``)
     lifecycle_interval_seconds: float = 86400.0
     #: virtual seconds from a push to its replicas being in the destination registries (status
     #: COMPLETE); ECR says most replications complete within 30 minutes
@@ -133,26 +134,4 @@ class Context:
         repo = reg.repositories.get(name)
         if repo is None:
             raise RepositoryNotFoundException.named(name, reg.account)
-        if repo.restores:
-            # Every handler reads images through here, so restores that time has reached are
-            # applied before anyone can see the image still ACTIVATING.
-            from .archive import settle_restores
-
-            settle_restores(self, repo)
-        if repo.signing_due:
-            # Signatures whose signing time has come are stored before anyone reads the repository.
-            from .signing import settle_signing
-
-            settle_signing(self, repo)
-        if repo.referrer_followups:
-            # Referrers follow a deleted or archived subject on their own schedule.
-            from .referrers import settle_referrers
-
-            settle_referrers(self, repo)
-        policy = repo.lifecycle_policy
-        if policy is not None and self.clock.now() >= policy.next_evaluation_at:
-            # Lifecycle policies act on their schedule, seen by the first call that looks.
-            from .lifecycle import evaluate_policy
-
-            evaluate_policy(self, repo)
         return repo

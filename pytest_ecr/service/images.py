@@ -23,7 +23,17 @@ from .manifests import DIGEST_RE, TAG_RE
 from .mutability import tag_is_immutable
 from .pagination import forbid_paging_with_ids, page
 from .pull_time import records_pulls
-from .referrers import follow_subject
+from .reactions import (
+    ARCHIVED_IMAGE_PUSHED,
+    IMAGE_PUSHED,
+    IMAGE_STORED,
+    IMAGES_DELETED,
+    PULL_REQUESTED,
+    REPOSITORY_CHANGED,
+    SUBJECT_GONE,
+    ask,
+    notify,
+)
 from .registry import operation
 
 MAX_IMAGES = 100_000
@@ -162,19 +172,10 @@ def store_image(
         image.tags.append(tag)
         repo.tag_index[tag] = actual
     if new:
-        from .scanning import on_push  # scanning builds on this module
-
-        on_push(ctx, repo, image)
-        from .signing import on_push as sign  # signing builds on this module
-
-        sign(ctx, repo, image)
+        notify(IMAGE_PUSHED, ctx, repo, image)  # scans, signing jobs
     elif restores:
-        from .archive import restore_now  # archive builds on this module
-
-        restore_now(ctx, repo, image)
-    from .replication import on_push as replicate  # replication builds on this module
-
-    replicate(ctx, repo, image, tag)
+        notify(ARCHIVED_IMAGE_PUSHED, ctx, repo, image)  # restored at once
+    notify(IMAGE_STORED, ctx, repo, image, tag)  # replication
     if ctx.push_events:
         # The push happened when the image says it was pushed (a seeded past, a replica's arrival).
         at = image.pushed_at if new else ctx.clock.now() if pushed_at is None else pushed_at
@@ -268,10 +269,8 @@ def batch_get_image(
     registryId: str | None = None,
     acceptedMediaTypes: list[str] | None = None,
 ) -> dict[str, Any]:
-    from .pull_through_rules import pull_through  # pull-through caching builds on this module
-
     # A pull-through cache rule first fetches what the cache lacks (creating the repository).
-    fetched = pull_through(ctx, repositoryName, registryId, imageIds)
+    fetched = ask(PULL_REQUESTED, ctx, repositoryName, registryId, imageIds)
     upstream = fetched or {}
     if fetched is not None and repositoryName not in ctx.registry(registryId).repositories:
         # Nothing could be fetched, so nothing was created: every id fails.
@@ -288,6 +287,7 @@ def batch_get_image(
     seen: set[tuple[str, str | None]] = set()
     now = ctx.clock.now()
     records = records_pulls(ctx, repo)  # not for a principal excluded from pull-time updates
+    pulled = False
     for position, image_id in enumerate(imageIds):
         failure = _id_failure(image_id) or upstream.get(position)
         image = _find(repo, image_id) if failure is None else None
@@ -321,6 +321,7 @@ def batch_get_image(
             seen.add((image.digest, tag))
             if records:
                 image.last_pulled_at = now
+                pulled = True
             images.append(
                 {
                     "registryId": repo.registry_id,
@@ -330,6 +331,8 @@ def batch_get_image(
                     "imageManifestMediaType": served.media_type,
                 }
             )
+    if pulled:
+        notify(REPOSITORY_CHANGED, ctx, repo)  # lifecycle's sinceImagePulled
     return {"images": images, "failures": failures}
 
 
@@ -388,12 +391,10 @@ def batch_delete_image(
                 gone["imageDigest"],
                 gone.get("imageTag"),
             )
-    from .replication import on_delete  # replication builds on this module
-
-    on_delete(ctx, repo, imageIds, deleted)
+    notify(IMAGES_DELETED, ctx, repo, imageIds, deleted)  # replication mirrors deletions
     for digest in dict.fromkeys(d["imageDigest"] for d in deleted):
         if digest not in repo.images:
-            follow_subject(ctx, repo, digest)
+            notify(SUBJECT_GONE, ctx, repo, digest)  # its referrers follow
     return {"imageIds": deleted, "failures": failures}
 
 

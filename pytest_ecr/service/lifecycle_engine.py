@@ -22,6 +22,7 @@ moment is a no-op and a preview lists everything the evaluation then does.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -154,6 +155,23 @@ def _apply(images: dict[str, Candidate], decision: Decision, now: float) -> None
         parents = [i for i in images.values() if child in i.children]
         if current is not None and current.status == "ACTIVE" and all(p.status != "ACTIVE" for p in parents):
             images[child] = current._replace(status="ARCHIVED", last_archived_at=now)
+
+
+def next_threshold(images: Iterable[Image], rules: list[Rule], now: float) -> float:
+    """The earliest moment, at or after ``now``, once past which a since* rule marks an image it
+    does not mark at ``now`` (math.inf: none ever will). Ages only grow, and count rules depend on
+    the images alone, so with the repository unchanged an evaluation finding nothing at ``now``
+    finds nothing until then."""
+    spans = [(r.count_type, r.count_number * DAY) for r in rules if r.count_type != "imageCountMoreThan"]
+    found = math.inf
+    if spans:
+        for image in images:
+            candidate = Candidate.of(image)
+            for count_type, span in spans:
+                moment = _moment(count_type, candidate) + span
+                if now <= moment < found:
+                    found = moment
+    return found
 
 
 def plan(images: Iterable[Image], rules: list[Rule], now: float) -> list[Decision]:

@@ -37,6 +37,7 @@ from .errors import (
 )
 from .manifests import digest_of
 from .pagination import forbid_paging_with_ids, page
+from .reactions import PULL_REQUESTED, subscribe
 from .registry import operation
 from .templates import ROOT, check_own_role, create_repository_for, prefix_key
 
@@ -328,6 +329,7 @@ _REASONS = {
 assert set(UPSTREAM_FAILURES) < set(_REASONS)
 
 
+@subscribe(PULL_REQUESTED)
 def pull_through(
     ctx: Context, name: str, registry_id: str | None, image_ids: list[dict[str, str]]
 ) -> dict[int, dict[str, Any]] | None:

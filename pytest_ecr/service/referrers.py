@@ -12,12 +12,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..agenda import Job
 from ..store import Image, Repository
+from .archive import update_image_storage_class
 from .context import Context
 from .errors import InvalidParameterException
+from .images import delete_in_batches
 from .manifests import DIGEST_RE
 from .pagination import page
+from .reactions import SUBJECT_GONE, subscribe
 from .registry import operation
+from .timeline import for_repository, repository, runs
 
 #: The model's default page (the API reference page says 50; the model's documentation says 20).
 DEFAULT_PAGE = 20
@@ -84,10 +89,13 @@ def list_image_referrers(
 # -- referrers follow their subject ---------------------------------------------------------------
 
 
+@subscribe(SUBJECT_GONE)
 def follow_subject(ctx: Context, repo: Repository, digest: str) -> None:
-    """``digest`` was just deleted or archived: its referrers, if any, follow in due time."""
+    """``digest`` was just deleted or archived: its referrers, if any, follow in due time (a
+    later follow-up of the same subject replaces this one)."""
     if repo.images.has_referrers(digest):
-        repo.referrer_followups[digest] = ctx.clock.now() + ctx.options.referrer_cleanup_seconds
+        due = repo.referrer_followups[digest] = ctx.clock.now() + ctx.options.referrer_cleanup_seconds
+        for_repository(ctx, due, "referrers", repo, (repo.name, digest, due))
 
 
 def _descendants(repo: Repository, subject: str) -> list[Image]:
@@ -102,17 +110,12 @@ def _descendants(repo: Repository, subject: str) -> list[Image]:
     return list(found.values())
 
 
-def settle_referrers(ctx: Context, repo: Repository) -> None:
-    """Delete (archive) the referrers of subjects deleted (archived) long enough ago; called
-    whenever a handler reads the repository."""
-    from .archive import update_image_storage_class  # both build on the images module
-    from .images import delete_in_batches
-
-    now = ctx.clock.now()
-    for subject, due_at in list(repo.referrer_followups.items()):
-        # The deletions below read the repository again, which settles what is due in there.
-        if due_at > now or repo.referrer_followups.get(subject) != due_at:
-            continue
+@runs("referrers")
+def _follow(ctx: Context, job: Job) -> None:
+    """Delete (archive) the referrers of a subject deleted (archived) long enough ago."""
+    name, subject, due_at = job.payload
+    repo = repository(ctx, name)
+    if repo is not None and repo.referrer_followups.get(subject) == due_at:
         del repo.referrer_followups[subject]
         image = repo.images.get(subject)
         followers = _descendants(repo, subject)

@@ -2,6 +2,8 @@
 
 Handlers take a :class:`~pytest_ecr.service.context.Context` and the request members as keyword
 arguments named exactly as in the botocore model, and return a dict shaped like the output.
+Domain modules register here with :func:`operation`; this module imports none of them (the table
+is completed by :mod:`pytest_ecr.service.catalog`, which imports them all).
 """
 
 from __future__ import annotations
@@ -28,40 +30,3 @@ def operation(name: str) -> Callable[[F], F]:
         return func
 
     return register
-
-
-def handlers() -> dict[str, Handler]:
-    """All handlers, with every domain module imported (they register on import)."""
-    if not _imported:
-        _import_domains()
-    return HANDLERS
-
-
-#: Whether the domain modules were imported (an import statement per request costs ~5 µs).
-_imported = False
-
-
-def _import_domains() -> None:
-    global _imported
-    from . import (  # noqa: F401
-        accounts,
-        archive,
-        auth,
-        backfill,
-        images,
-        layers,
-        lifecycle,
-        policies,
-        pull_through_rules,
-        pull_time,
-        referrers,
-        registry_policy,
-        replication,
-        repositories,
-        scanning,
-        signing,
-        tagging,
-        templates,
-    )
-
-    _imported = True

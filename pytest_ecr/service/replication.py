@@ -3,9 +3,8 @@ DescribeImageReplicationStatus, and the replication itself between the fake's re
 
 How replicas travel: every push (``images.store_image``: PutImage and the fake's push helpers)
 into a repository that the registry's rules match queues one replication per destination, due
-``Options.replication_seconds`` (30) of virtual time later. The store-wide queue is settled at the
-start of every request (``FakeECR.handle``) and by DescribeImageReplicationStatus: the replica
-appears in the destination registry at the due time, with the source's digest, manifest, media
+``Options.replication_seconds`` (30) of virtual time later, as a job on the store's agenda: the
+replica appears in the destination registry at the due time, with the source's digest, manifest, media
 type, tags and the blobs it references; the status of that destination goes from IN_PROGRESS to
 COMPLETE (or FAILED) at the same moment.
 
@@ -26,18 +25,21 @@ Choices where ECR's documentation is silent:
 from __future__ import annotations
 
 import dataclasses
-import heapq
 from collections.abc import Iterator
 from typing import Any
 
+from ..agenda import Job
 from ..events import REPLICATION_ACTION
 from ..store import Blob, Image, PendingReplication, Registry, ReplicationStatus, Repository
 from .context import Context, partition_of, repository_arn
 from .errors import ECRError, InvalidParameterException, ValidationException
-from .images import ImageId, require_image, store_image
+from .images import ImageId, delete_in_batches, require_image, store_image
 from .mutability import tag_is_immutable
+from .reactions import IMAGE_STORED, IMAGES_DELETED, subscribe
 from .registry import operation
 from .registry_policy import allows
+from .templates import create_repository_for
+from .timeline import runs, schedule
 
 MAX_RULES = 10
 MAX_DESTINATIONS = 25
@@ -108,8 +110,10 @@ def destinations_for(reg: Registry, repository: str) -> dict[Destination, bool]:
 # -- queueing ---------------------------------------------------------------------------------------
 
 
-def enqueue(ctx: Context, pending: PendingReplication) -> None:
-    heapq.heappush(ctx.store.replication_queue, (pending.due_at, pending.seq, pending))
+def enqueue(ctx: Context, pending: PendingReplication, kind: str = "replication") -> None:
+    """Put ``pending`` on the agenda at its due time; ``kind`` names its runner (a backfill's
+    replications and phases have their own, in the backfill module)."""
+    schedule(ctx, pending.due_at, kind, pending.source_account, pending.source_region, pending)
 
 
 def snapshot(repo: Repository, image: Image) -> tuple[tuple[Image, ...], tuple[Blob, ...]]:
@@ -142,6 +146,7 @@ def push_replication(
     )
 
 
+@subscribe(IMAGE_STORED)
 def on_push(ctx: Context, repo: Repository, image: Image, tag: str | None) -> None:
     """Queue the replication of a push to every destination whose rule matches the repository."""
     if ctx.store.replicating:
@@ -160,6 +165,7 @@ def on_push(ctx: Context, repo: Repository, image: Image, tag: str | None) -> No
     image.replication = statuses
 
 
+@subscribe(IMAGES_DELETED)
 def on_delete(ctx: Context, repo: Repository, image_ids: list[ImageId], deleted: list[ImageId]) -> None:
     """Queue the mirroring of a BatchDeleteImage to the destinations whose rule enables it."""
     if ctx.store.replicating or not deleted:
@@ -198,37 +204,31 @@ def on_delete(ctx: Context, repo: Repository, image_ids: list[ImageId], deleted:
 # -- settling ---------------------------------------------------------------------------------------
 
 
-def settle(ctx: Context) -> None:
-    """Apply the queued replications whose due time the clock has reached, in due order."""
-    queue = ctx.store.replication_queue
-    now = ctx.clock.now()
-    while queue and queue[0][0] <= now:
-        pending = heapq.heappop(queue)[2]
-        if pending.kind == "prepare":
-            from .backfill import finish_preparing  # backfill builds on this module
+@runs("replication")
+def _arrive(ctx: Context, job: Job) -> None:
+    arrive(ctx, job.payload)
 
-            finish_preparing(ctx, pending)
-            continue
-        ctx.store.replicating = True
-        try:
-            # A replica arriving sends ECR Replication Action, not a push's ECR Image Action.
-            dest_ctx = dataclasses.replace(
-                ctx, account=pending.destination[0], region=pending.destination[1], push_events=False
-            )
-            if pending.kind == "push":
-                failure = _apply_push(dest_ctx, pending)
-                _replication_event(dest_ctx, pending, failure)
-                if pending.status is not None:
-                    pending.status.status = "FAILED" if failure else "COMPLETE"
-                    pending.status.failure_code = failure
-                if pending.backfill is not None:
-                    from .backfill import record_result
 
-                    record_result(pending, failure)
-            else:
-                _apply_delete(dest_ctx, pending)
-        finally:
-            ctx.store.replicating = False
+def arrive(ctx: Context, pending: PendingReplication) -> str | None:
+    """A replication's due time: the replica lands (or the deletions are mirrored) in the
+    destination registry. The push's failure code, or None."""
+    ctx.store.replicating = True
+    try:
+        # A replica arriving sends ECR Replication Action, not a push's ECR Image Action.
+        dest_ctx = dataclasses.replace(
+            ctx, account=pending.destination[0], region=pending.destination[1], push_events=False
+        )
+        if pending.kind != "push":
+            _apply_delete(dest_ctx, pending)
+            return None
+        failure = _apply_push(dest_ctx, pending)
+        _replication_event(dest_ctx, pending, failure)
+        if pending.status is not None:
+            pending.status.status = "FAILED" if failure else "COMPLETE"
+            pending.status.failure_code = failure
+        return failure
+    finally:
+        ctx.store.replicating = False
 
 
 def _replication_event(dest_ctx: Context, pending: PendingReplication, failure: str | None) -> None:
@@ -266,8 +266,6 @@ def _apply_push(dest_ctx: Context, pending: PendingReplication) -> str | None:
         return ACCESS_DENIED
     try:
         if repo is None:
-            from .templates import create_repository_for  # templates build on repositories
-
             repo = create_repository_for(dest_ctx, pending.repository, "REPLICATION")
         for blob in pending.blobs:
             if blob.digest not in repo.blobs:
@@ -296,7 +294,6 @@ def _held_elsewhere(repo: Repository, tag: str, digest: str) -> bool:
 
 
 def _apply_delete(dest_ctx: Context, pending: PendingReplication) -> None:
-    from .images import delete_in_batches  # mirrored through the operation's own rules
 
     repo = dest_ctx.registry().repositories.get(pending.repository)
     if repo is None or not _permitted(dest_ctx, pending, False):
@@ -327,7 +324,6 @@ def _statuses(image: Image) -> Iterator[dict[str, Any]]:
 def describe_image_replication_status(
     ctx: Context, *, repositoryName: str, imageId: ImageId, registryId: str | None = None
 ) -> dict[str, Any]:
-    settle(ctx)
     repo = ctx.repository(repositoryName, registryId)
     image = require_image(repo, imageId)
     return {

@@ -2,9 +2,8 @@
 DescribeImageScanFindings, BatchGetRepositoryScanningConfiguration.
 
 A scan is stamped with the virtual time it completes, so waiters see IN_PROGRESS until the clock
-reaches it; its status and findings are settled when it is first read after that, or, for a basic
-scan, by the first request once the clock has reached it (:func:`settle_scans`: its event is sent
-even if nobody reads it). Findings come from the image's seeded
+reaches it; it completes on the agenda at that time (its findings resolved then, and a basic scan's
+event sent, whether or not anyone reads it). Findings come from the image's seeded
 findings, else from the options' findings provider (the ``pytest_ecr_scan_findings`` hook), else
 none; either may give a ``ScanFailure`` instead, and the scan then ends with its status and
 description, without findings.
@@ -12,10 +11,10 @@ description, without findings.
 
 from __future__ import annotations
 
-import heapq
 from collections import Counter
 from typing import Any
 
+from ..agenda import Job
 from ..events import IMAGE_SCAN, SCAN_RESOURCE_CHANGE
 from ..store import Image, Registry, Repository, Scan, ScanFailure
 from . import manifests
@@ -30,7 +29,9 @@ from .errors import (
 )
 from .images import ImageId, render_image_id, require_image
 from .pagination import page
+from .reactions import IMAGE_ACTIVATED, IMAGE_PUSHED, subscribe
 from .registry import operation
+from .timeline import for_repository, repository, runs
 from .wildcards import wildcard_match
 
 DAY = 24 * 60 * 60
@@ -193,19 +194,21 @@ def _start(ctx: Context, reg: Registry, repo: Repository, image: Image, scan_typ
     scan = image.scan = Scan(scan_type, now, now + ctx.options.scan_seconds)
     if scan_type == "BASIC":
         reg.scan_starts.append(now)
-        # Its completion sends an event, so it completes on the clock even if nobody reads it.
-        entry = (
-            scan.completes_at,
-            ctx.store.next_seq(),
-            repo.registry_id,
-            repo.region,
-            repo.name,
-            image.digest,
-            scan,
-        )
-        heapq.heappush(ctx.store.pending_scans, entry)
+    for_repository(ctx, scan.completes_at, "scan", repo, (repo.name, image.digest, scan))
 
 
+@runs("scan")
+def _complete(ctx: Context, job: Job) -> None:
+    """A scan's completion time: its findings are resolved (a scan of an image deleted, or
+    scanned again, meanwhile is dropped)."""
+    name, digest, scan = job.payload
+    repo = repository(ctx, name)
+    image = repo.images.get(digest) if repo is not None else None
+    if repo is not None and image is not None and image.scan is scan:
+        _settle(ctx, repo, image, image.scan)
+
+
+@subscribe(IMAGE_PUSHED, IMAGE_ACTIVATED)
 def on_push(ctx: Context, repo: Repository, image: Image) -> None:
     """Scan a newly pushed image if the registry's configuration (or the legacy flag) says so."""
     reg = ctx.registry(repo.registry_id)
@@ -300,19 +303,6 @@ def _scan_event(ctx: Context, repo: Repository, image: Image, scan: Scan) -> Non
         "image-tags": list(image.tags),
     }
     ctx.store.events.emit(scan.completes_at, IMAGE_SCAN, repo.registry_id, repo.region, [repo.arn], detail)
-
-
-def settle_scans(ctx: Context) -> None:
-    """Complete the basic scans the clock has reached, in completion order, whether or not anyone
-    reads them (a scan of an image deleted, or scanned again, meanwhile is dropped)."""
-    heap, now = ctx.store.pending_scans, ctx.clock.now()
-    while heap and heap[0][0] <= now:
-        _, _, account, region, name, digest, scan = heapq.heappop(heap)
-        reg = ctx.store.registries.get((account, region))
-        repo = reg.repositories.get(name) if reg is not None else None
-        image = repo.images.get(digest) if repo is not None else None
-        if repo is not None and image is not None and image.scan is scan:
-            _settle(ctx, repo, image, scan)
 
 
 def _scan_not_found(repo: Repository, image_id: ImageId) -> ScanNotFoundException:

@@ -3,8 +3,8 @@ and the signing jobs a push starts.
 
 A push of a new image to a repository that a rule matches starts one job per distinct signing
 profile of the matching rules (statuses are per profile, as the model documents). Each job is
-IN_PROGRESS until the clock reaches the image's push time + ``Options.signing_seconds``; the next
-call that reads the repository settles it (:func:`settle_signing`, from ``Context.repository``):
+IN_PROGRESS until the image's push time + ``Options.signing_seconds``, when it finishes on the
+agenda (:func:`_finish`; an image seeded further in the past is signed at the next request):
 
 * COMPLETE: a Notary Project signature is stored in the same repository, untagged, as an OCI image
   manifest whose ``subject`` is the signed image and whose ``artifactType`` is
@@ -28,11 +28,14 @@ import json
 from typing import Any
 
 from .. import synthetic
+from ..agenda import Job
 from ..store import Image, Registry, Repository, SigningJob
 from .context import Context, partition_of
 from .errors import ECRError, SigningConfigurationNotFoundException
 from .images import ImageId, require_image, store_with_blobs
+from .reactions import IMAGE_PUSHED, subscribe
 from .registry import operation
+from .timeline import for_repository, repository, runs
 from .wildcards import wildcard_match
 
 SIGNATURE_ARTIFACT_TYPE = "application/vnd.cncf.notary.signature"
@@ -99,6 +102,7 @@ def _failure(profile_arn: str, repo: Repository) -> tuple[str, str] | None:
     )
 
 
+@subscribe(IMAGE_PUSHED)
 def on_push(ctx: Context, repo: Repository, image: Image) -> None:
     """Start the signing jobs for a newly pushed image (see the module docstring)."""
     if image.subject_digest is not None or ctx.store.replicating:
@@ -111,7 +115,7 @@ def on_push(ctx: Context, repo: Repository, image: Image) -> None:
         return
     due = image.pushed_at + ctx.options.signing_seconds
     image.signing = [SigningJob(arn, due, failure=_failure(arn, repo)) for arn in profiles]
-    repo.signing_due[image.digest] = due
+    for_repository(ctx, due, "signing", repo, (repo.name, image.digest))
 
 
 def _store_signature(ctx: Context, repo: Repository, image: Image, job: SigningJob) -> None:
@@ -133,25 +137,23 @@ def _store_signature(ctx: Context, repo: Repository, image: Image, job: SigningJ
     )
 
 
-def settle_signing(ctx: Context, repo: Repository) -> None:
-    """Finish the signing jobs of ``repo`` that the clock has reached."""
-    now = ctx.clock.now()
-    for digest, due in list(repo.signing_due.items()):
-        if now < due:
+@runs("signing")
+def _finish(ctx: Context, due: Job) -> None:
+    """The signing jobs of one image reach their end."""
+    name, digest = due.payload
+    repo = repository(ctx, name)
+    image = repo.images.get(digest) if repo is not None else None
+    if repo is None or image is None:  # deleted while being signed: nothing left to sign
+        return
+    for job in image.signing or []:
+        if job.status != "IN_PROGRESS":
             continue
-        del repo.signing_due[digest]
-        image = repo.images.get(digest)
-        if image is None:  # deleted while being signed: nothing left to sign
-            continue
-        for job in image.signing or []:
-            if job.status != "IN_PROGRESS":
-                continue
-            if job.failure is None:
-                try:
-                    _store_signature(ctx, repo, image, job)
-                except ECRError as err:  # e.g. the repository is at its image quota
-                    job.failure = (err.code, err.message)
-            job.status = "FAILED" if job.failure is not None else "COMPLETE"
+        if job.failure is None:
+            try:
+                _store_signature(ctx, repo, image, job)
+            except ECRError as err:  # e.g. the repository is at its image quota
+                job.failure = (err.code, err.message)
+        job.status = "FAILED" if job.failure is not None else "COMPLETE"
 
 
 def _status(job: SigningJob) -> dict[str, Any]:
@@ -165,7 +167,7 @@ def _status(job: SigningJob) -> dict[str, Any]:
 def describe_image_signing_status(
     ctx: Context, *, repositoryName: str, imageId: ImageId, registryId: str | None = None
 ) -> dict[str, Any]:
-    repo = ctx.repository(repositoryName, registryId)  # settles the jobs the clock has reached
+    repo = ctx.repository(repositoryName, registryId)
     image = require_image(repo, imageId)
     return {
         "registryId": repo.registry_id,

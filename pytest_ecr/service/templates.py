@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..store import LifecyclePolicy, Registry, Repository
+from ..store import Registry, Repository
 from . import lifecycle_rules, mutability
 from .context import Context
 from .errors import (
@@ -32,6 +32,7 @@ from .errors import (
     TemplateNotFoundException,
     ValidationException,
 )
+from .lifecycle import install_policy
 from .pagination import page
 from .policies import repository_policy_text
 from .registry import operation
@@ -97,9 +98,7 @@ def create_repository_for(ctx: Context, name: str, applied_for: str) -> Reposito
         repo.policy_text = repository_policy_text(template["repositoryPolicy"])
     if template.get("lifecyclePolicy"):
         # Scheduled as if PutLifecyclePolicy had been called at creation.
-        repo.lifecycle_policy = LifecyclePolicy(
-            template["lifecyclePolicy"], ctx.clock.now() + ctx.options.lifecycle_interval_seconds
-        )
+        install_policy(ctx, repo, template["lifecyclePolicy"])
     return repo
 
 
