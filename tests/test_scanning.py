@@ -117,9 +117,10 @@ def test_scan_errors(ecr, ecr_client):
     assert err(exc)["Code"] == "ImageNotFoundException"
     with pytest.raises(ClientError) as exc:
         ecr_client.describe_image_scan_findings(repositoryName="app", imageId={"imageDigest": image.digest})
-    assert err(exc) == {
+    assert err(exc) == {  # the missing half is quoted 'null' (hashicorp/terraform-provider-aws#35268)
         "Code": "ScanNotFoundException",
-        "Message": f"Image scan does not exist for the image with '{{imageDigest:'{image.digest}', imageTag:null}}' "
+        "Message": "Image scan does not exist for the image with "
+        f"'{{imageDigest:'{image.digest}', imageTag:'null'}}' "
         f"in the repository with name 'app' in the registry with id '{ACCOUNT}'",
     }
 

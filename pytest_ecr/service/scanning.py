@@ -28,7 +28,7 @@ from .errors import (
     UnsupportedImageTypeException,
     ValidationException,
 )
-from .images import ImageId, render_image_id, require_image
+from .images import ImageId, require_image
 from .pagination import page
 from .registry import operation
 from .wildcards import wildcard_match
@@ -315,13 +315,6 @@ def settle_scans(ctx: Context) -> None:
             _settle(ctx, repo, image, scan)
 
 
-def _scan_not_found(repo: Repository, image_id: ImageId) -> ScanNotFoundException:
-    return ScanNotFoundException(
-        f"Image scan does not exist for the image with '{render_image_id(image_id)}' in the repository with name "
-        f"'{repo.name}' in the registry with id '{repo.registry_id}'"
-    )
-
-
 @operation("DescribeImageScanFindings")
 def describe_image_scan_findings(
     ctx: Context,
@@ -336,7 +329,7 @@ def describe_image_scan_findings(
     image = require_image(repo, imageId)
     scan = image.scan
     if scan is None:
-        raise _scan_not_found(repo, imageId)
+        raise ScanNotFoundException.for_image(imageId, repo.name, repo.registry_id)
     result: dict[str, Any] = {
         "registryId": repo.registry_id,
         "repositoryName": repo.name,
