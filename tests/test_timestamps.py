@@ -43,6 +43,15 @@ def wire(client: Any) -> list[dict[str, Any]]:
     return bodies
 
 
+def keep_newest(client: Any, repository: str, count: int) -> None:
+    rule = {
+        "rulePriority": 1,
+        "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": count},
+        "action": {"type": "expire"},
+    }
+    client.put_lifecycle_policy(repositoryName=repository, lifecyclePolicyText=json.dumps({"rules": [rule]}))
+
+
 def test_every_timestamp_member_of_the_model_has_a_decided_precision() -> None:
     model = service_model()
     members = {
@@ -73,16 +82,7 @@ def test_milliseconds_members_keep_the_millisecond(ecr, ecr_client) -> None:
 @pytest.mark.ecr_time(MOMENT)
 def test_lifecycle_evaluation_time_is_whole_seconds(ecr, ecr_client) -> None:
     ecr.create_repository("app")
-    policy = {
-        "rules": [
-            {
-                "rulePriority": 1,
-                "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 5},
-                "action": {"type": "expire"},
-            }
-        ]
-    }
-    ecr_client.put_lifecycle_policy(repositoryName="app", lifecyclePolicyText=json.dumps(policy))
+    keep_newest(ecr_client, "app", 5)
     bodies = wire(ecr_client)
     ecr_client.get_lifecycle_policy(repositoryName="app")
     # Never evaluated: the epoch, as in cloud-custodian's recorded GetLifecyclePolicy
@@ -122,16 +122,7 @@ def test_images_pushed_in_the_same_millisecond_keep_push_order(ecr, ecr_client) 
     )
     order = [d["imageDigest"] for page in pages for d in page["imageDetails"]]
     assert order == [first.digest, second.digest, third.digest]
-    policy = {
-        "rules": [
-            {
-                "rulePriority": 1,
-                "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 1},
-                "action": {"type": "expire"},
-            }
-        ]
-    }
-    ecr_client.put_lifecycle_policy(repositoryName="app", lifecyclePolicyText=json.dumps(policy))
+    keep_newest(ecr_client, "app", 1)
     ecr.run_lifecycle("app")
     left = ecr_client.describe_images(repositoryName="app")["imageDetails"]
     assert [d["imageDigest"] for d in left] == [third.digest]

@@ -7,7 +7,7 @@ HTTP 400 (500 for ServerException), plus any extra members the error shape decla
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 
 class ECRError(Exception):
@@ -110,19 +110,25 @@ def image_id_text(image_id: Mapping[str, str | None]) -> str:
     return f"{{imageDigest:'{digest or 'null'}', imageTag:'{tag or 'null'}'}}"
 
 
-def _in_repository(name: str, registry_id: str) -> str:
-    return f"the repository with name '{name}' in the registry with id '{registry_id}'"
+_ImageError = TypeVar("_ImageError", bound="ImageIdError")
 
 
-class ImageNotFoundException(ECRError):
+class ImageIdError(ECRError):
+    """An error whose message names an image id and its repository."""
+
+    #: the message, with ``{image_id}`` and ``{repository}`` to fill in
+    about: ClassVar[str]
+
     @classmethod
     def for_image(
-        cls, image_id: Mapping[str, str | None], name: str, registry_id: str
-    ) -> ImageNotFoundException:
-        return cls(
-            f"The image with imageId {image_id_text(image_id)} does not exist within "
-            + _in_repository(name, registry_id)
-        )
+        cls: type[_ImageError], image_id: Mapping[str, str | None], name: str, registry_id: str
+    ) -> _ImageError:
+        repository = f"the repository with name '{name}' in the registry with id '{registry_id}'"
+        return cls(cls.about.format(image_id=image_id_text(image_id), repository=repository))
+
+
+class ImageNotFoundException(ImageIdError):
+    about = "The image with imageId {image_id} does not exist within {repository}"
 
 
 class ImageAlreadyExistsException(ECRError):
@@ -149,15 +155,8 @@ class NotImplementedByFake(ECRError):
     """Not an ECR error: the operation exists in ECR but pytest-ecr does not answer it yet."""
 
 
-class ScanNotFoundException(ECRError):
-    @classmethod
-    def for_image(
-        cls, image_id: Mapping[str, str | None], name: str, registry_id: str
-    ) -> ScanNotFoundException:
-        return cls(
-            f"Image scan does not exist for the image with '{image_id_text(image_id)}' in "
-            + _in_repository(name, registry_id)
-        )
+class ScanNotFoundException(ImageIdError):
+    about = "Image scan does not exist for the image with '{image_id}' in {repository}"
 
 
 class ImageArchivedException(ECRError):
