@@ -122,6 +122,10 @@ def test_images_pushed_in_the_same_millisecond_keep_push_order(ecr, ecr_client) 
     )
     order = [d["imageDigest"] for page in pages for d in page["imageDetails"]]
     assert order == [first.digest, second.digest, third.digest]
+    listed = ecr_client.get_paginator("list_images").paginate(
+        repositoryName="app", PaginationConfig={"PageSize": 1}
+    )
+    assert [i["imageDigest"] for page in listed for i in page["imageIds"]] == order
     keep_newest(ecr_client, "app", 1)
     ecr.run_lifecycle("app")
     left = ecr_client.describe_images(repositoryName="app")["imageDetails"]
