@@ -296,16 +296,18 @@ def test_describe_images_details(ecr, ecr_client, pushed):
 def test_describe_images_missing_id_fails_the_whole_call(ecr_client, pushed):
     with pytest.raises(ClientError) as exc:
         ecr_client.describe_images(repositoryName=REPO, imageIds=[{"imageTag": "v1"}, {"imageTag": "nope"}])
-    assert exc.value.response["Error"] == {
+    assert exc.value.response[
+        "Error"
+    ] == {  # the missing half is quoted 'null' (hashicorp/terraform-provider-aws#35268)
         "Code": "ImageNotFoundException",
-        "Message": "The image with imageId {imageDigest:null, imageTag:'nope'} does not exist within the "
+        "Message": "The image with imageId {imageDigest:'null', imageTag:'nope'} does not exist within the "
         f"repository with name '{REPO}' in the registry with id '{ACCOUNT}'",
     }
     digest = "sha256:" + "1" * 64
     with pytest.raises(ClientError) as exc:
         ecr_client.describe_images(repositoryName=REPO, imageIds=[{"imageDigest": digest}])
     assert exc.value.response["Error"]["Message"].startswith(
-        f"The image with imageId {{imageDigest:'{digest}', imageTag:null}} does not exist"
+        f"The image with imageId {{imageDigest:'{digest}', imageTag:'null'}} does not exist"
     )
 
 

@@ -85,15 +85,24 @@ def test_ecr_upstream_needs_a_role_and_has_a_repository_prefix(ecr_client):
         (
             {"upstreamRegistryUrl": "registry.example.com"},
             "UnsupportedUpstreamRegistryException",
-            "not supported",
+            "is invalid. Specify a valid upstream registry URL",  # goharbor/harbor#20174
         ),
         (
             {"upstreamRegistryUrl": "quay.io", "upstreamRegistry": "docker-hub"},
             "UnsupportedUpstreamRegistryException",
-            "for upstream registry 'docker-hub'",
+            "The upstream registry URL quay.io is invalid",
         ),
-        ({"upstreamRegistryUrl": DOCKER_HUB}, "ValidationException", "credentialArn is required"),
-        ({"upstreamRegistryUrl": "ghcr.io"}, "ValidationException", "credentialArn is required"),
+        # aws-controllers-k8s/community#2589: no credentialArn for Docker Hub
+        (
+            {"upstreamRegistryUrl": DOCKER_HUB},
+            "UnsupportedUpstreamRegistryException",
+            "requires authentication",
+        ),
+        (
+            {"upstreamRegistryUrl": "ghcr.io"},
+            "UnsupportedUpstreamRegistryException",
+            "requires authentication",
+        ),
         (
             {"upstreamRegistryUrl": DOCKER_HUB, "credentialArn": SECRET.replace("us-east-1", "eu-west-1")},
             "SecretNotFoundException",

@@ -456,7 +456,8 @@ def test_status_of_missing_image(ecr, ecr_client):
         ecr_client.describe_image_signing_status(repositoryName="app", imageId={"imageTag": "v9"})
     assert err(exc) == {
         "Code": "ImageNotFoundException",
-        "Message": "The image with imageId {imageDigest:null, imageTag:'v9'} does not exist within the "
+        # the missing half is quoted 'null' (hashicorp/terraform-provider-aws#35268)
+        "Message": "The image with imageId {imageDigest:'null', imageTag:'v9'} does not exist within the "
         f"repository with name 'app' in the registry with id '{ACCOUNT}'",
     }
 

@@ -5,6 +5,10 @@ that off), so the fake checks everything the model states: required, min/max len
 patterns and enums. Type mismatches are SerializationException; constraint violations use ECR's
 legacy wording (spec §1.3) under InvalidParameterException, or ValidationException for operations
 whose modelled errors do not include InvalidParameterException.
+
+How ECR words a violation, from recorded messages: an item of a list is reported at the list's name
+with its constraint wrapped (``Member must satisfy constraint: [...]``); a repository name, wherever
+it appears (a list of them too), is reported at 'repositoryName' with the pattern ECR quotes.
 """
 
 from __future__ import annotations
@@ -18,7 +22,14 @@ from typing import Any
 
 from botocore.model import ListShape, MapShape, Shape, StructureShape
 
-from ..service.errors import ECRError, SerializationException, invalid_parameter_message
+from ..service.errors import (
+    QUOTED_REPOSITORY_NAME_PATTERN,
+    ECRError,
+    SerializationException,
+    invalid_parameter_message,
+    list_member_constraint,
+    regex_constraint,
+)
 
 Fail = Callable[[str], ECRError]
 
@@ -29,28 +40,39 @@ def _pattern(regex: str) -> re.Pattern[str]:
     return re.compile(regex)
 
 
-def _length_phrase(kind: str, bound: int, below: bool) -> str:
+#: the model's shape for a repository name, wherever it is used
+_REPOSITORY_NAME = "RepositoryName"
+
+
+def _length_phrase(kind: str, bound: int, below: bool, in_list: bool) -> str:
     # Observed wording: lists and numbers say "Member must have ...", string lengths do not
-    # ("must have length greater than or equal to 2" for repositoryName).
+    # ("must have length greater than or equal to 2" for repositoryName), list items do.
     relation = "greater than or equal to" if below else "less than or equal to"
-    subject = "must" if kind == "string length" else "Member must"
+    subject = "must" if kind == "string length" and not in_list else "Member must"
     return f"{subject} have {kind.split()[-1]} {relation} {bound}"
 
 
-def _check_bounds(shape: Shape, field: str, measure: int, kind: str, fail: Fail) -> None:
+def _violation(field: str, constraint: str, in_list: bool) -> str:
+    return invalid_parameter_message(field, list_member_constraint(constraint) if in_list else constraint)
+
+
+def _check_bounds(
+    shape: Shape, field: str, measure: int, kind: str, fail: Fail, in_list: bool = False
+) -> None:
     meta = shape.metadata
-    if "min" in meta and measure < meta["min"]:
-        raise fail(invalid_parameter_message(field, _length_phrase(kind, meta["min"], True)))
-    if "max" in meta and measure > meta["max"]:
-        raise fail(invalid_parameter_message(field, _length_phrase(kind, meta["max"], False)))
+    for bound, below in (("min", True), ("max", False)):
+        if bound in meta and (measure < meta[bound] if below else measure > meta[bound]):
+            phrase = _length_phrase(kind, meta[bound], below, in_list)
+            raise fail(_violation(field, phrase, in_list))
 
 
 def _type_error(field: str, expected: str) -> SerializationException:
     return SerializationException(f"Unexpected value type for '{field}': expected {expected}")
 
 
-def read(shape: Shape, value: Any, field: str, fail: Fail) -> Any:
-    """Return ``value`` decoded (blobs to bytes) after checking it against ``shape``."""
+def read(shape: Shape, value: Any, field: str, fail: Fail, in_list: bool = False) -> Any:
+    """Return ``value`` decoded (blobs to bytes) after checking it against ``shape``; ``in_list``:
+    ``value`` is an item of the list ``field``."""
     kind = shape.type_name
     if isinstance(shape, StructureShape):
         if not isinstance(value, dict):
@@ -67,7 +89,7 @@ def read(shape: Shape, value: Any, field: str, fail: Fail) -> Any:
         if not isinstance(value, list):
             raise _type_error(field, "an array")
         _check_bounds(shape, field, len(value), "length", fail)
-        return [read(shape.member, item, field, fail) for item in value]
+        return [read(shape.member, item, field, fail, True) for item in value]
     if isinstance(shape, MapShape):
         if not isinstance(value, dict):
             raise _type_error(field, "an object")
@@ -76,20 +98,11 @@ def read(shape: Shape, value: Any, field: str, fail: Fail) -> Any:
     if kind == "string":
         if not isinstance(value, str):
             raise _type_error(field, "a string")
-        _check_bounds(shape, field, len(value), "string length", fail)
-        enum = shape.metadata.get("enum")
-        if enum and value not in enum:
-            raise fail(
-                invalid_parameter_message(field, f"Member must satisfy enum value set: [{', '.join(enum)}]")
-            )
-        regex = shape.metadata.get("pattern")
-        if regex and not _pattern(regex).fullmatch(value):
-            raise fail(invalid_parameter_message(field, f"must satisfy regular expression '{regex}'"))
-        return value
+        return _read_string(shape, value, field, fail, in_list)
     if kind in ("integer", "long"):
         if isinstance(value, bool) or not isinstance(value, int):
             raise _type_error(field, "an integer")
-        _check_bounds(shape, field, value, "value", fail)
+        _check_bounds(shape, field, value, "value", fail, in_list)
         return value
     if kind == "boolean":
         if not isinstance(value, bool):
@@ -109,3 +122,20 @@ def read(shape: Shape, value: Any, field: str, fail: Fail) -> Any:
             raise _type_error(field, "a number")
         return value
     raise _type_error(field, kind)  # pragma: no cover - the ECR model has no other types
+
+
+def _read_string(shape: Shape, value: str, field: str, fail: Fail, in_list: bool) -> str:
+    if shape.name == _REPOSITORY_NAME:  # ECR's own check (boto3#3191, terraform-provider-aws#40309)
+        field, in_list = "repositoryName", False
+    _check_bounds(shape, field, len(value), "string length", fail, in_list)
+    enum = shape.metadata.get("enum")
+    if enum and value not in enum:
+        raise fail(_violation(field, f"Member must satisfy enum value set: [{', '.join(enum)}]", in_list))
+    regex = shape.metadata.get("pattern")
+    if regex and not _pattern(regex).fullmatch(value):
+        if shape.name == _REPOSITORY_NAME:
+            raise fail(invalid_parameter_message(field, regex_constraint(QUOTED_REPOSITORY_NAME_PATTERN)))
+        if in_list:
+            raise fail(_violation(field, f"Member must satisfy regular expression pattern: {regex}", True))
+        raise fail(invalid_parameter_message(field, regex_constraint(regex)))
+    return value

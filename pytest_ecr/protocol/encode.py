@@ -1,7 +1,7 @@
 """Write a handler's result as JSON 1.1 against the operation's output shape.
 
-Absent members (None) are omitted, timestamps become epoch seconds with millisecond precision,
-blobs become base64. A member the shape does not declare is a bug in the fake, never silently
+Absent members (None) are omitted, timestamps become epoch seconds truncated to the precision
+real ECR sends for that member (:mod:`.timestamps`), blobs become base64. A member the shape does not declare is a bug in the fake, never silently
 dropped: it raises, and the dispatcher reports it as a ServerException with the traceback.
 """
 
@@ -15,6 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from botocore.model import ListShape, MapShape, Shape, StructureShape
+
+from .timestamps import MILLISECONDS, precision_of, truncate
 
 _PYTHON_TYPES: dict[str, type | tuple[type, ...]] = {
     "string": str,
@@ -60,8 +62,8 @@ def _writer(shape: Shape) -> Writer:
     kind = shape.type_name
     if kind == "string":
         return _string
-    if kind == "timestamp":
-        return _timestamp
+    if kind == "timestamp":  # not reached by ECR's model: its timestamps are structure members
+        return functools.partial(_timestamp, MILLISECONDS)
     if kind == "blob":
         return lambda value: base64.b64encode(value).decode("ascii")
     return functools.partial(_scalar, kind)
@@ -122,11 +124,18 @@ def _structure_writer(shape: StructureShape) -> Writer:
             if item is not None:
                 writer = writers.get(name)
                 if writer is None:
-                    writer = writers[name] = _writer(members[name])
+                    writer = writers[name] = _member_writer(shape, name)
                 out[name] = writer(item)
         return out
 
     return structure
+
+
+def _member_writer(shape: StructureShape, name: str) -> Writer:
+    member = shape.members[name]
+    if member.type_name == "timestamp":
+        return functools.partial(_timestamp, precision_of(shape.name, name))
+    return _writer(member)
 
 
 def _string(value: Any) -> Any:
@@ -135,8 +144,8 @@ def _string(value: Any) -> Any:
     return value
 
 
-def _timestamp(value: Any) -> Any:
-    return round(value.timestamp() if isinstance(value, datetime) else float(value), 3)
+def _timestamp(digits: int, value: Any) -> float:
+    return truncate(value.timestamp() if isinstance(value, datetime) else float(value), digits)
 
 
 def _scalar(kind: str, value: Any) -> Any:
@@ -157,7 +166,11 @@ def _write_checked(shape: Shape, value: Any, path: str = "") -> Any:
             member = shape.members.get(name)
             if member is None:
                 raise OutputShapeError(f"{path or shape.name}: '{name}' is not a member of {shape.name}")
-            out[name] = _write_checked(member, item, f"{path}.{name}" if path else name)
+            where = f"{path}.{name}" if path else name
+            if member.type_name == "timestamp":
+                out[name] = _timestamp(precision_of(shape.name, name), item)
+            else:
+                out[name] = _write_checked(member, item, where)
         return out
     if isinstance(shape, ListShape):
         return [_write_checked(shape.member, item, f"{path}[{i}]") for i, item in enumerate(value)]
@@ -168,8 +181,7 @@ def _write_checked(shape: Shape, value: Any, path: str = "") -> Any:
         }
     kind = shape.type_name
     if kind == "timestamp":
-        seconds = value.timestamp() if isinstance(value, datetime) else float(value)
-        return round(seconds, 3)
+        return _timestamp(MILLISECONDS, value)
     if kind == "blob":
         return base64.b64encode(value).decode("ascii")
     expected = _PYTHON_TYPES[kind]

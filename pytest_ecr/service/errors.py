@@ -6,7 +6,8 @@ HTTP 400 (500 for ServerException), plus any extra members the error shape decla
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar, TypeVar
 
 
 class ECRError(Exception):
@@ -27,10 +28,31 @@ def invalid_parameter_message(field: str, constraint: str) -> str:
     return f"Invalid parameter at '{field}' failed to satisfy constraint: '{constraint}'"
 
 
+def regex_constraint(regex: str) -> str:
+    """The constraint a value failing a pattern is reported with: ``must satisfy regular
+    expression '<regex>'`` (jenkins-x/jx#1344, boto3#3191)."""
+    return f"must satisfy regular expression '{regex}'"
+
+
+def list_member_constraint(constraint: str) -> str:
+    """A constraint an item of a list fails, worded ``Member must satisfy constraint: [Member
+    must satisfy regular expression pattern: [0-9]{12}]`` (aws-actions/amazon-ecr-login#225)."""
+    return f"Member must satisfy constraint: [{constraint}]"
+
+
+#: The repository name pattern ECR quotes, from 2017 (jenkins-x/jx#1344) to late 2024
+#: (boto3#3191, hashicorp/terraform-provider-aws#40309): not the model's current pattern.
+QUOTED_REPOSITORY_NAME_PATTERN = "(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*"
+
+
 class InvalidParameterException(ECRError):
     @classmethod
     def at(cls, field: str, constraint: str) -> InvalidParameterException:
         return cls(invalid_parameter_message(field, constraint))
+
+    @classmethod
+    def pattern(cls, field: str, regex: str) -> InvalidParameterException:
+        return cls.at(field, regex_constraint(regex))
 
 
 class ValidationException(ECRError):
@@ -81,8 +103,32 @@ class LimitExceededException(ECRError):
     pass
 
 
-class ImageNotFoundException(ECRError):
-    pass
+def image_id_text(image_id: Mapping[str, str | None]) -> str:
+    """An image id as ECR's messages render it, the missing half quoted like the other:
+    ``{imageDigest:'null', imageTag:'latest'}`` (hashicorp/terraform-provider-aws#35268)."""
+    digest, tag = image_id.get("imageDigest"), image_id.get("imageTag")
+    return f"{{imageDigest:'{digest or 'null'}', imageTag:'{tag or 'null'}'}}"
+
+
+_ImageError = TypeVar("_ImageError", bound="ImageIdError")
+
+
+class ImageIdError(ECRError):
+    """An error whose message names an image id and its repository."""
+
+    #: the message, with ``{image_id}`` and ``{repository}`` to fill in
+    about: ClassVar[str]
+
+    @classmethod
+    def for_image(
+        cls: type[_ImageError], image_id: Mapping[str, str | None], name: str, registry_id: str
+    ) -> _ImageError:
+        repository = f"the repository with name '{name}' in the registry with id '{registry_id}'"
+        return cls(cls.about.format(image_id=image_id_text(image_id), repository=repository))
+
+
+class ImageNotFoundException(ImageIdError):
+    about = "The image with imageId {image_id} does not exist within {repository}"
 
 
 class ImageAlreadyExistsException(ECRError):
@@ -109,8 +155,8 @@ class NotImplementedByFake(ECRError):
     """Not an ECR error: the operation exists in ECR but pytest-ecr does not answer it yet."""
 
 
-class ScanNotFoundException(ECRError):
-    pass
+class ScanNotFoundException(ImageIdError):
+    about = "Image scan does not exist for the image with '{image_id}' in {repository}"
 
 
 class ImageArchivedException(ECRError):
@@ -219,4 +265,17 @@ class SecretNotFoundException(ECRError):
 
 
 class UnsupportedUpstreamRegistryException(ECRError):
-    pass
+    @classmethod
+    def invalid_url(cls, url: str) -> UnsupportedUpstreamRegistryException:
+        """An upstream URL ECR cannot cache from (goharbor/harbor#20174)."""
+        return cls(
+            f"The upstream registry URL {url} is invalid. Specify a valid upstream registry URL and try again"
+        )
+
+    @classmethod
+    def requires_authentication(cls) -> UnsupportedUpstreamRegistryException:
+        """An upstream that needs credentials, given no credentialArn: the text recorded in
+        aws-controllers-k8s/community#2589, which ends there."""
+        return cls(
+            "The specified upstream registry requires authentication. Specify a valid Secrets Manager ARN"
+        )

@@ -42,38 +42,15 @@ MAX_TAGS_PER_IMAGE = 1000
 ImageId = dict[str, str]
 
 
-def _regex_constraint(regex: str) -> str:
-    return f"must satisfy regular expression '{regex}'"
-
-
-def render_image_id(image_id: ImageId) -> str:
-    """An image id as ECR's messages show it: ``{imageDigest:'sha256:...', imageTag:null}``."""
-    return (
-        "{"
-        + ", ".join(
-            f"{k}:{'null' if image_id.get(k) is None else repr(image_id[k])}"
-            for k in ("imageDigest", "imageTag")
-        )
-        + "}"
-    )
-
-
-def _not_found_message(image_id: ImageId, repo: Repository) -> str:
-    return (
-        f"The image with imageId {render_image_id(image_id)} does not exist within the repository with name "
-        f"'{repo.name}' in the registry with id '{repo.registry_id}'"
-    )
-
-
 def _bracketed(digests: list[str]) -> str:
     return "[" + ", ".join(digests) + "]"
 
 
 def _check_put_inputs(tag: str | None, digest: str | None) -> None:
     if tag is not None and not TAG_RE.fullmatch(tag):
-        raise InvalidParameterException.at("imageTag", _regex_constraint(TAG_RE.pattern))
+        raise InvalidParameterException.pattern("imageTag", TAG_RE.pattern)
     if digest is not None and not DIGEST_RE.fullmatch(digest):
-        raise InvalidParameterException.at("imageDigest", _regex_constraint(DIGEST_RE.pattern))
+        raise InvalidParameterException.pattern("imageDigest", DIGEST_RE.pattern)
 
 
 def _check_references(repo: Repository, manifest: manifests.Manifest) -> None:
@@ -501,7 +478,7 @@ def require_image(repo: Repository, image_id: ImageId, field: str = "imageId") -
     _check_put_inputs(tag, digest)
     image = _find(repo, image_id)
     if image is None or (tag is not None and tag not in image.tags):
-        raise ImageNotFoundException(_not_found_message(image_id, repo))
+        raise ImageNotFoundException.for_image(image_id, repo.name, repo.registry_id)
     return image
 
 

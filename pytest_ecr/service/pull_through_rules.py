@@ -14,7 +14,9 @@ Defaults where ECR documents nothing: the prefix ``ROOT`` is accepted only for a
 (it maps the whole registry); a credential secret of another account or Region is
 SecretNotFoundException (the registry cannot see it); the fake has no Secrets Manager, so a
 well-formed secret ARN of the registry's own account and Region is taken as readable, and
-ValidatePullThroughCacheRule reports every stored rule valid.
+ValidatePullThroughCacheRule reports every stored rule valid. A URL that names a known upstream
+other than ``upstreamRegistry`` gets the same message as an unknown URL (ECR's wording for the
+mismatch is not recorded).
 """
 
 from __future__ import annotations
@@ -76,11 +78,7 @@ def _upstream_of(url: str, upstream: str | None) -> str:
     else:
         found = next((name for name, known in UPSTREAM_URLS.items() if known == url), "")
     if not found or (upstream is not None and upstream != found):
-        raise UnsupportedUpstreamRegistryException(
-            f"The upstream registry URL '{url}' is not supported"
-            + (f" for upstream registry '{upstream}'" if upstream else "")
-            + ": see the Amazon ECR documentation for supported upstream registries"
-        )
+        raise UnsupportedUpstreamRegistryException.invalid_url(url)
     return found
 
 
@@ -96,8 +94,9 @@ def _check_secret(ctx: Context, reg: Registry, credential: str) -> None:
 def _check_access(
     ctx: Context, reg: Registry, upstream: str, credential: str | None, role: str | None
 ) -> None:
+    # A rule that needs a credential always has one stored: only creating one can lack it.
     if upstream in NEEDS_CREDENTIAL and credential is None:
-        raise ValidationException(f"A credentialArn is required for upstream registry '{upstream}'")
+        raise UnsupportedUpstreamRegistryException.requires_authentication()
     if upstream == "ecr":
         if role is None:
             raise ValidationException("A customRoleArn is required for upstream registry 'ecr'")

@@ -56,9 +56,7 @@ def list_image_referrers(
     repo = ctx.repository(repositoryName, registryId)
     subject = subjectId["imageDigest"]
     if not DIGEST_RE.fullmatch(subject):
-        raise InvalidParameterException.at(
-            "imageDigest", f"must satisfy regular expression '{DIGEST_RE.pattern}'"
-        )
+        raise InvalidParameterException.pattern("imageDigest", DIGEST_RE.pattern)
     types = set((filter or {}).get("artifactTypes") or [])
     status = (filter or {}).get("artifactStatus", "ACTIVE")
     # An unknown subject is not an error: a registry must list referrers pushed before their subject.

@@ -27,7 +27,7 @@ from .errors import (
     UnsupportedImageTypeException,
     ValidationException,
 )
-from .images import ImageId, render_image_id, require_image
+from .images import ImageId, require_image
 from .pagination import page
 from .reactions import IMAGE_ACTIVATED, IMAGE_PUSHED, subscribe
 from .registry import operation
@@ -305,11 +305,6 @@ def _scan_event(ctx: Context, repo: Repository, image: Image, scan: Scan) -> Non
     ctx.store.events.emit(scan.completes_at, IMAGE_SCAN, repo.registry_id, repo.region, [repo.arn], detail)
 
 
-def _scan_not_found(repo: Repository, image_id: ImageId) -> ScanNotFoundException:
-    return ScanNotFoundException(
-        f"Image scan does not exist for the image with '{render_image_id(image_id)}' in the repository with name "
-        f"'{repo.name}' in the registry with id '{repo.registry_id}'"
-    )
 
 
 @operation("DescribeImageScanFindings")
@@ -326,7 +321,7 @@ def describe_image_scan_findings(
     image = require_image(repo, imageId)
     scan = image.scan
     if scan is None:
-        raise _scan_not_found(repo, imageId)
+        raise ScanNotFoundException.for_image(imageId, repo.name, repo.registry_id)
     result: dict[str, Any] = {
         "registryId": repo.registry_id,
         "repositoryName": repo.name,
