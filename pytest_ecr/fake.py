@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import _hook, synthetic, upstreams
+from . import _hook, seed_schema, synthetic, upstreams
 from ._hook import FAKE_CREDENTIALS
 from .calls import CallLog
 from .clock import Clock
@@ -615,7 +615,22 @@ class FakeECR:
         region: str | None = None,
     ) -> None:
         """Create repositories, push images and seed upstream registries as the ``ecr_seed``
-        marker describes, in the registry of ``account`` in ``region`` (default: the fake's)."""
+        marker describes, in the registry of ``account`` in ``region`` (default: the fake's).
+
+        The whole seed is checked first: a wrong type, key or value is a
+        :class:`~pytest_ecr.seed_schema.SeedError` (a TypeError and ValueError) naming each
+        problem's key path, and nothing is created."""
+        __tracebackhide__ = True
+        seed_schema.check_seed(
+            {
+                "repositories": repositories,
+                "images": images,
+                "upstream": upstream,
+                "account": account,
+                "region": region,
+            },
+            "ecr.seed()",
+        )
         for registry_url, repos in (upstream or {}).items():
             for repository, entries in repos.items():
                 for entry in entries:
