@@ -57,6 +57,9 @@ def to_timestamp(moment: datetime | date | str | float) -> float:
 
 
 class Clock:
+    """The fake's time (``ecr.clock``): epoch seconds from ``time.time()`` plus an offset, so it
+    follows freezegun and time-machine; advancing it moves their freeze, else the offset."""
+
     def __init__(self) -> None:
         self._offset = 0.0
         self._lock = threading.Lock()
@@ -70,6 +73,7 @@ class Clock:
         return time.time() + self._offset
 
     def now_datetime(self) -> datetime:
+        """Current virtual time, timezone-aware UTC."""
         return datetime.fromtimestamp(self.now(), tz=timezone.utc)
 
     def advance(
