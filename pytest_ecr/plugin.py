@@ -198,9 +198,9 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.Fix
     from .fake import FakeECR
 
     if not isinstance(value, FakeECR):
-        from .shadowing import shadow_report
+        from .shadowing import fixture_location, shadow_report
 
-        report = shadow_report(fixturedef, value, request.config.rootpath)
+        report = shadow_report(value, fixture_location(fixturedef, request.config.rootpath))
         request.node.stash[_SHADOW] = report
         used = [f"@pytest.mark.{name}" for name in MARKERS if request.node.get_closest_marker(name)]
         if used:
@@ -211,13 +211,19 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.Fix
 def _fake(ecr: Any, request: pytest.FixtureRequest) -> FakeECR:
     """The ``ecr`` fixture's FakeECR, or a failure saying which fixture shadows it."""
     __tracebackhide__ = True
-    report = request.node.stash.get(_SHADOW, None)
-    if report is not None:
+    from .fake import FakeECR
+
+    if not isinstance(ecr, FakeECR):
+        from .shadowing import shadow_report
+
+        # The report made when the fixture was set up names where it is defined (a fixture of a
+        # wider scope was set up for another node: then only its type is known).
+        report = request.node.stash.get(_SHADOW, None) or shadow_report(ecr, None)
         pytest.fail(
             f"the `{request.fixturename}` fixture needs pytest-ecr's `ecr` fixture, but {report}",
             pytrace=False,
         )
-    return ecr  # type: ignore[no-any-return]
+    return ecr
 
 
 @pytest.fixture

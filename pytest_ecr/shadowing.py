@@ -24,13 +24,19 @@ def _location(function: Any, rootpath: Path) -> str:
     return f"{source}:{line}"
 
 
-def shadow_report(fixturedef: pytest.FixtureDef[Any], value: Any, rootpath: Path) -> str:
-    """The end of a failure message: which fixture shadows the plugin's ``ecr`` and the ways out."""
-    where = _location(fixturedef.func, rootpath)
+def shadow_report(value: Any, where: str | None) -> str:
+    """The end of a failure message: which fixture shadows the plugin's ``ecr`` (defined at
+    ``where``, if known) and the ways out."""
+    defined = f" defined at {where}" if where else ""
     return (
-        f"the fixture `ecr` defined at {where} (returning {type(value).__module__}."
+        f"the fixture `ecr`{defined} (returning {type(value).__module__}."
         f"{type(value).__qualname__}) shadows it for this test. To keep both, rename yours (for "
         "example to `moto_ecr`) where it is defined and in the tests that use it; to keep only "
         "yours, run with `-p no:ecr`. A fixture that builds on pytest-ecr's can take it as an "
         "argument under the same name: `def ecr(ecr): ...; return ecr`."
     )
+
+
+def fixture_location(fixturedef: pytest.FixtureDef[Any], rootpath: Path) -> str:
+    """Where a fixture is defined, ``path:line``."""
+    return _location(fixturedef.func, rootpath)

@@ -74,3 +74,31 @@ def test_a_fixture_extending_the_plugins_is_not_shadowing(pytester: pytest.Pytes
         """
     )
     pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=1)
+
+
+def test_a_wider_scoped_shadowing_fixture_is_reported_by_type(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+        import pytest
+
+        @pytest.fixture(scope="session")
+        def ecr():
+            return {"client": "moto"}
+        """
+    )
+    pytester.makepyfile(
+        """
+        def test_first(ecr):
+            pass
+
+        def test_client(ecr_client):
+            pass
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*the `ecr_client` fixture needs pytest-ecr's `ecr` fixture, but the fixture `ecr`*(returning builtins.dict)*"
+        ]
+    )
