@@ -72,8 +72,11 @@ def conflicting_freeze(request: pytest.FixtureRequest) -> str | None:
 
 
 def wants_time_machine(request: pytest.FixtureRequest) -> bool:
-    """Whether the test moves time with time-machine (its fixture or marker), so the fake's clock
-    must freeze with time-machine too: time-machine refuses to start inside a freezegun freeze."""
-    return (
-        "time_machine" in request.fixturenames or request.node.get_closest_marker("time_machine") is not None
-    )
+    """Whether the test moves time with time-machine, so the fake's clock must freeze with
+    time-machine too (it refuses to start inside a freezegun freeze): the test uses its fixture or
+    marker, or its module imports time-machine and not freezegun."""
+    if "time_machine" in request.fixturenames or request.node.get_closest_marker("time_machine"):
+        return True
+    names = getattr(getattr(request.node, "module", None), "__dict__", {})
+    modules = {getattr(value, "__name__", "").split(".")[0] for value in names.values()}
+    return "time_machine" in modules and "freezegun" not in modules

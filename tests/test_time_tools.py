@@ -59,6 +59,24 @@ def test_ecr_clock_freezes_with_time_machine_when_the_test_travels_with_it(pytes
     pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=5)
 
 
+def test_a_module_travelling_with_time_machine_gets_a_time_machine_clock(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import datetime
+        import time_machine
+
+        UTC = datetime.timezone.utc
+
+        def test_travel_in_the_body(ecr_clock):
+            moment = datetime.datetime(2029, 3, 1, tzinfo=UTC)
+            with time_machine.travel(moment, tick=False):
+                assert ecr_clock.now() == moment
+                assert ecr_clock.advance(minutes=5) == datetime.datetime.now(UTC)
+        """
+    )
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=1)
+
+
 def test_freeze_time_and_ecr_time_on_one_test_is_an_error_naming_both(pytester: pytest.Pytester) -> None:
     # Before: freezegun's decorator started after the fixtures and its time silently won.
     pytester.makepyfile(
