@@ -72,7 +72,7 @@ def _config_args(marker: pytest.Mark) -> dict[str, Any]:
         settings[name] = value
     services = given.get("allow_services")
     if services is not None:
-        if isinstance(services, str) or not all(isinstance(s, str) for s in services):
+        if not isinstance(services, (list, tuple)) or not all(isinstance(s, str) for s in services):
             raise TypeError(
                 f"{where}: allow_services must be a list of service names such as ['sts'], got {services!r}"
             )

@@ -67,8 +67,9 @@ def _create_repository_members() -> tuple[str, ...]:
 
 
 class _Checker:
-    def __init__(self, where: str) -> None:
-        self.where = where
+    """Collects the problems of one seed, each at its key path."""
+
+    def __init__(self) -> None:
         self.problems: list[str] = []
 
     def add(self, path: str, text: str) -> None:
@@ -275,7 +276,7 @@ def check_seed(seed: Mapping[str, Any], where: str, usage: str = USAGE) -> None:
     """Raise a :class:`SeedError` listing every problem of ``seed`` (the seed's arguments by name),
     each prefixed by ``where`` (``@pytest.mark.ecr_seed``, ``seed.json``, ``ecr.seed()``)."""
     __tracebackhide__ = True
-    check = _Checker(where)
+    check = _Checker()
     check.keys("", seed, SEED_KEYS)
     if seed.get("repositories") is not None:
         check.repositories(seed["repositories"])

@@ -93,8 +93,12 @@ def test_seed_checks_everything_before_creating_anything() -> None:
         fake.seed(upstream={"quay.io": {"coreos/etcd": "v3"}})
     with pytest.raises(SeedError, match=r"region: must be a string such as 'us-east-1', got str 'Europe'"):
         fake.seed(repositories=["app"], region="Europe")
-    assert fake.store.registries == {} or all(not reg.repositories for reg in fake.store.registries.values())
-    assert not fake.store.upstreams.failures
+    # Nothing of any of those seeds was created: no repository, no upstream image.
+    assert not any(reg.repositories for reg in fake.store.registries.values())
+    with pytest.raises(KeyError):
+        fake.repository("good-one")
+    fake.seed(repositories=["good-one"])  # the same seed, once right, applies
+    assert fake.repository("good-one").name == "good-one"
 
 
 def test_config_marker_values_are_checked(pytester: pytest.Pytester) -> None:
