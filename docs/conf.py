@@ -27,7 +27,11 @@ if _version is None:
     raise RuntimeError("no version in pyproject.toml")
 release = version = _version.group(1)
 
-extensions: list[str] = []
+extensions: list[str] = ["sphinx.ext.autodoc"]
+# The API reference (api.rst) is generated from the docstrings, so it cannot drift from the code.
+autodoc_member_order = "bysource"
+autodoc_typehints = "signature"
+autodoc_typehints_format = "short"
 nitpicky = False
 root_doc = "index"
 exclude_patterns = ["_build", "_generated", "Thumbs.db", ".DS_Store"]

@@ -23,6 +23,8 @@ ADVISORIES: dict[str, list[dict[str, Any]]] = {}
 SCANS: list[ScanRequest] = []
 
 
+# optionalhook: the examples' other tests still run when pytest-ecr is not loaded (-p no:ecr).
+@pytest.hookimpl(optionalhook=True)
 def pytest_ecr_scan_findings(scan: ScanRequest) -> list[dict[str, Any]] | None:
     SCANS.append(scan)
     for tag in scan.image_tags:

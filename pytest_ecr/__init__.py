@@ -1,27 +1,66 @@
 """pytest-ecr: a fake Amazon ECR for tests, faithful to the real service.
 
 Importing this package is cheap (botocore is loaded only when a fake starts), so the pytest plugin
-costs nothing to test runs that never use it.
+costs nothing to test runs that never use it: the names below are imported when first used.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from . import _hook
 
 if TYPE_CHECKING:
+    from .calls import Call, CallLog
+    from .clock import Clock, EcrClock
+    from .events import EventLog
     from .fake import FakeECR, FakeError, PushedImage, RepositoryHandle
+    from .faults import Fault, Faults
     from .mock import mock_ecr
-    from .store import UNSUPPORTED_IMAGE, ScanFailure
+    from .seed_schema import SeedError
+    from .server import EcrServer
+    from .store import UNSUPPORTED_IMAGE, Repository, ScanFailure
 
+#: public name -> the module defining it; the types the fixtures return are among them
+_WHERE = {
+    "FakeECR": "fake",
+    "FakeError": "fake",
+    "PushedImage": "fake",
+    "RepositoryHandle": "fake",
+    "EcrClock": "clock",
+    "Clock": "clock",
+    "EcrServer": "server",
+    "CallLog": "calls",
+    "Call": "calls",
+    "EventLog": "events",
+    "Faults": "faults",
+    "Fault": "faults",
+    "SeedError": "seed_schema",
+    "Repository": "store",
+    "ScanFailure": "store",
+    "UNSUPPORTED_IMAGE": "store",
+    "mock_ecr": "mock",
+}
+
+# A literal list, so that type checkers see what the package exports.
 __all__ = [
     "UNSUPPORTED_IMAGE",
+    "Call",
+    "CallLog",
+    "Clock",
+    "EcrClock",
+    "EcrServer",
+    "EventLog",
     "FakeECR",
     "FakeError",
+    "Fault",
+    "Faults",
     "PushedImage",
+    "Repository",
     "RepositoryHandle",
     "ScanFailure",
+    "SeedError",
     "mock_ecr",
 ]
 
@@ -29,16 +68,6 @@ _hook.install()
 
 
 def __getattr__(name: str) -> Any:
-    if name == "mock_ecr":
-        from .mock import mock_ecr
-
-        return mock_ecr
-    if name in ("ScanFailure", "UNSUPPORTED_IMAGE"):
-        from . import store
-
-        return getattr(store, name)
-    if name in __all__:
-        from . import fake
-
-        return getattr(fake, name)
+    if name in _WHERE:
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
     raise AttributeError(f"module 'pytest_ecr' has no attribute {name!r}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from .names import operation_name, request_members
 from .protocol.dispatch import Exchange
 
 Call = Exchange
@@ -27,6 +28,12 @@ def brief(value: Any) -> str:
 
 
 class CallLog:
+    """``ecr.calls``: every ECR request the fake received from a client, in order (each attempt of
+    a retried request is its own entry), including those answered with an error. A sequence of
+    :class:`~pytest_ecr.protocol.dispatch.Exchange` (``operation``, ``params``, ``account``,
+    ``region``, ``status``, ``response``, ``error_code``, ``error_message``, ``traceback``,
+    ``injected``). The fake's own helpers (``push_image``, ``seed``...) do not appear in it."""
+
     def __init__(self) -> None:
         self._calls: list[Call] = []
 
@@ -46,29 +53,39 @@ class CallLog:
         return f"CallLog({[c.operation for c in self._calls]})"
 
     def filter(self, operation: str | None = None, **params: Any) -> list[Call]:
-        """Calls to ``operation`` (any, if None) whose request members include ``params``."""
+        """Calls to ``operation`` (any, if None) whose request members include ``params``.
+
+        ``operation`` is an ECR operation name (``BatchDeleteImage``) or a boto3 method name
+        (``batch_delete_image``); ``params`` are request member names (``repositoryName``). A
+        name that is neither is a ValueError with the closest names, never an empty match."""
+        __tracebackhide__ = True
+        name = None if operation is None else operation_name(operation)
+        request_members(name, params)
         return [
             c
             for c in self._calls
-            if (operation is None or c.operation == operation)
-            and all(c.params.get(k) == v for k, v in params.items())
+            if (name is None or c.operation == name) and all(c.params.get(k) == v for k, v in params.items())
         ]
 
     def assert_called(self, operation: str, times: int | None = None, **params: Any) -> list[Call]:
+        """Assert that ``filter(operation, **params)`` finds at least one call (``times=None``) or
+        exactly ``times`` calls, and return them; the AssertionError lists every call made."""
         __tracebackhide__ = True
         found = self.filter(operation, **params)
         if (times is None and not found) or (times is not None and len(found) != times):
             wanted = "at least once" if times is None else f"{times} time(s)"
             seen = [f"{c.operation}({brief(c.params)})" for c in self._calls] or ["no calls"]
             raise AssertionError(
-                f"expected {operation}{f'({params})' if params else ''} {wanted}, "
+                f"expected {operation_name(operation)}{f'({params})' if params else ''} {wanted}, "
                 f"found {len(found)}; calls were:\n  " + "\n  ".join(seen)
             )
         return found
 
     def assert_not_called(self, operation: str, **params: Any) -> None:
+        """Assert that ``filter(operation, **params)`` finds no call."""
         __tracebackhide__ = True
         self.assert_called(operation, times=0, **params)
 
     def clear(self) -> None:
+        """Forget the calls logged so far."""
         self._calls.clear()

@@ -1,12 +1,12 @@
 """The fake's single source of time.
 
 The clock reads ``time.time()`` plus an offset, so a freeze started by freezegun or time-machine is
-followed wherever it puts time. Advancing it moves an active freezegun freeze (so user code calling
-``datetime.now()`` sees the same time as the fake), else the offset. It never goes backwards.
-Work that real ECR does asynchronously (scans, restores, lifecycle runs...) is a job on the store's
-agenda (:mod:`pytest_ecr.agenda`): advancing the clock tells its listeners (the fake runs the jobs
-now due), and each job runs with the clock reading its due time (:meth:`Clock.reading`), so
-nothing has to run in the background.
+followed wherever it puts time. Advancing it moves an active freezegun freeze or time-machine travel
+(so user code calling ``datetime.now()`` sees the same time as the fake), else the offset. It never
+goes backwards. Work that real ECR does asynchronously (scans, restores, lifecycle runs...) is a job
+on the store's agenda (:mod:`pytest_ecr.agenda`): advancing the clock tells its listeners (the fake
+runs the jobs now due), and each job runs with the clock reading its due time
+(:meth:`Clock.reading`), so nothing has to run in the background.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 
@@ -29,18 +29,41 @@ def _active_freezegun_factory() -> Any:
     return factories[-1] if factories else None
 
 
-def to_timestamp(moment: datetime | str | float) -> float:
-    """Epoch seconds from a datetime (naive = UTC), an ISO 8601 string or a number."""
+def _active_traveller() -> Any:
+    """The innermost time-machine travel, if time-machine is imported and travelling (its stack is
+    ``traveller_stack`` since 3.0, ``coordinates_stack`` before)."""
+    module = sys.modules.get("time_machine")
+    stack = getattr(module, "traveller_stack", None) or getattr(module, "coordinates_stack", None)
+    return stack[-1] if stack else None
+
+
+#: the libraries a clock can freeze time with
+FREEZEGUN = "freezegun"
+TIME_MACHINE = "time-machine"
+
+
+def to_timestamp(moment: datetime | date | str | float) -> float:
+    """Epoch seconds from a datetime (naive = UTC), a date (its midnight UTC), an ISO 8601 string
+    or a number; a TypeError or ValueError for anything else."""
+    if isinstance(moment, bool) or not isinstance(moment, (datetime, date, str, int, float)):
+        raise TypeError(
+            f"give an ISO 8601 string, a datetime, a date or epoch seconds, not {type(moment).__name__}"
+        )
     if isinstance(moment, (int, float)):
         return float(moment)
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    elif not isinstance(moment, datetime):
+        moment = datetime(moment.year, moment.month, moment.day)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.timestamp()
 
 
 class Clock:
+    """The fake's time (``ecr.clock``): epoch seconds from ``time.time()`` plus an offset, so it
+    follows freezegun and time-machine; advancing it moves their freeze, else the offset."""
+
     def __init__(self) -> None:
         self._offset = 0.0
         self._lock = threading.Lock()
@@ -48,6 +71,9 @@ class Clock:
         #: per thread: the due time of the job being run, which now() reads meanwhile
         self._pinned = threading.local()
         self._listeners: list[weakref.WeakMethod[Callable[[], None]]] = []
+        #: what :meth:`freeze` freezes with: freezegun, or time-machine (which refuses to start
+        #: inside a freezegun freeze, so a test that travels with it needs the clock to use it)
+        self.tool = FREEZEGUN
 
     def now(self) -> float:
         """Current virtual time, epoch seconds."""
@@ -79,28 +105,37 @@ class Clock:
                 listener()
 
     def now_datetime(self) -> datetime:
+        """Current virtual time, timezone-aware UTC."""
         return datetime.fromtimestamp(self.now(), tz=timezone.utc)
 
-    def advance(self, seconds: float) -> None:
-        """Move virtual time forward."""
-        if seconds < 0:
-            raise ValueError(f"the ECR clock never goes backwards (asked to advance {seconds} s)")
+    def advance(
+        self, seconds: float = 0, *, minutes: float = 0, hours: float = 0, days: float = 0
+    ) -> datetime:
+        """Move virtual time forward, for the fake and (inside a freeze) the code under test;
+        returns the new time (timezone-aware UTC)."""
+        total = seconds + 60 * minutes + 3600 * hours + 86400 * days
+        if total < 0:
+            raise ValueError(f"the ECR clock never goes backwards (asked to advance {total} s)")
         with self._lock:
             factory = _active_freezegun_factory()
+            traveller = None if factory is not None else _active_traveller()
             if factory is not None:
-                factory.tick(timedelta(seconds=seconds))
+                factory.tick(timedelta(seconds=total))
+            elif traveller is not None:
+                traveller.shift(total)
             else:
-                self._offset += seconds
+                self._offset += total
         self._advanced()
+        return self.now_datetime()
 
-    def freeze(self, at: datetime | str | float | None = None) -> None:
-        """Freeze time with freezegun at ``at`` (default: now), for the fake and the code under
-        test alike. Inside a freeze the user started, move that freeze instead (never backwards)."""
+    def freeze(self, at: datetime | date | str | float | None = None) -> None:
+        """Freeze time at ``at`` (default: now) with :attr:`tool`, for the fake and the code under
+        test alike. Inside a freeze the user started (with either),
+        move that freeze instead (never backwards)."""
         # ECR timestamps carry milliseconds: a freeze "now" starts on a millisecond, so times the
         # fake returns compare equal to datetime.now() in the code under test.
         target = math.floor(self.now() * 1000) / 1000 if at is None else to_timestamp(at)
-        factory = _active_freezegun_factory()
-        if factory is not None:
+        if self.frozen:
             current = self.now()
             if target < current:
                 raise ValueError(
@@ -108,9 +143,15 @@ class Clock:
                 )
             self.advance(target - current)
             return
-        from freezegun import freeze_time
+        moment = datetime.fromtimestamp(target - self._offset, tz=timezone.utc)
+        if self.tool == TIME_MACHINE:
+            import time_machine
 
-        self._own_freeze = freeze_time(datetime.fromtimestamp(target - self._offset, tz=timezone.utc))
+            self._own_freeze = time_machine.travel(moment, tick=False)
+        else:
+            from freezegun import freeze_time
+
+            self._own_freeze = freeze_time(moment)
         self._own_freeze.start()
 
     def unfreeze(self) -> None:
@@ -121,11 +162,12 @@ class Clock:
 
     @property
     def frozen(self) -> bool:
-        return _active_freezegun_factory() is not None
+        """Whether a freezegun freeze or a time-machine travel is active."""
+        return _active_freezegun_factory() is not None or _active_traveller() is not None
 
 
 class EcrClock:
-    """The ``ecr_clock`` fixture: read and move the fake's (frozen) time."""
+    """What the ``ecr_clock`` fixture returns: read and move the fake's (frozen) time."""
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
@@ -135,14 +177,14 @@ class EcrClock:
         return self._clock.now_datetime()
 
     def timestamp(self) -> float:
+        """The fake's current time, epoch seconds."""
         return self._clock.now()
 
     def advance(
         self, seconds: float = 0, *, minutes: float = 0, hours: float = 0, days: float = 0
     ) -> datetime:
         """Move time forward for the fake and the code under test; returns the new now()."""
-        self._clock.advance(seconds + 60 * minutes + 3600 * hours + 86400 * days)
-        return self.now()
+        return self._clock.advance(seconds, minutes=minutes, hours=hours, days=days)
 
     def __repr__(self) -> str:
         return f"EcrClock({self.now().isoformat()})"

@@ -17,8 +17,8 @@ SETTINGS = (
     ("ecr_allow_services", "AWS services (signing names, space separated) allowed to reach the network", ""),
 )
 
-_ACCOUNT = re.compile(r"[0-9]{12}")
-_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")
+ACCOUNT_ID = re.compile(r"[0-9]{12}")
+REGION_NAME = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -28,9 +28,9 @@ class Config:
     allow_services: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if not _ACCOUNT.fullmatch(self.account_id):
+        if not ACCOUNT_ID.fullmatch(self.account_id):
             raise pytest.UsageError(f"ecr_account_id must be 12 digits, got {self.account_id!r}")
-        if not _REGION.fullmatch(self.region):
+        if not REGION_NAME.fullmatch(self.region):
             raise pytest.UsageError(
                 f"ecr_region must be an AWS region name such as us-east-1, got {self.region!r}"
             )

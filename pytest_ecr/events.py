@@ -38,6 +38,14 @@ IMAGE_SCAN = "ECR Image Scan"
 SCAN_RESOURCE_CHANGE = "ECR Scan Resource Change"
 REPLICATION_ACTION = "ECR Replication Action"
 PULL_THROUGH_CACHE_ACTION = "ECR Pull Through Cache Action"
+DETAIL_TYPES = (
+    IMAGE_ACTION,
+    REFERRER_ACTION,
+    IMAGE_SCAN,
+    SCAN_RESOURCE_CHANGE,
+    REPLICATION_ACTION,
+    PULL_THROUGH_CACHE_ACTION,
+)
 
 Event = dict[str, Any]
 
@@ -163,7 +171,16 @@ class EventLog:
     def filter(self, detail_type: str | None = None, **detail: Any) -> list[Event]:
         """The events of ``detail_type`` (any, if None) whose ``detail`` has every given field.
         Keyword names are the detail's names with ``_`` for ``-`` (``image_tag="v1"`` matches
-        ``"image-tag": "v1"``); ``None`` matches a field the event does not have."""
+        ``"image-tag": "v1"``); ``None`` matches a field the event does not have. A
+        ``detail_type`` ECR does not send is a ValueError, never an empty match."""
+        __tracebackhide__ = True
+        if detail_type is not None and detail_type not in DETAIL_TYPES:
+            from .names import did_you_mean
+
+            raise ValueError(
+                f"ECR sends no {detail_type!r} events{did_you_mean(detail_type, DETAIL_TYPES)} "
+                f"Detail types: {', '.join(DETAIL_TYPES)}"
+            )
         wanted = [(name.replace("_", "-"), value) for name, value in detail.items()]
         return [
             event

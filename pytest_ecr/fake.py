@@ -39,7 +39,18 @@ SECONDS_PER_DAY = 86400
 
 
 class FakeECR:
-    """An in-memory ECR: every account and region, one clock, one call log."""
+    """An in-memory ECR: every account and region, one clock, one call log.
+
+    The ``ecr`` fixture builds one from the configuration; outside pytest use
+    :func:`~pytest_ecr.mock_ecr`, ``start()`` / ``stop()`` or ``with FakeECR() as fake:``. While
+    active, boto3 / botocore ECR clients in the process are answered by it.
+
+    Besides the methods below: ``calls`` (a :class:`~pytest_ecr.CallLog`, every request clients
+    made), ``clock`` (a :class:`~pytest_ecr.Clock`, the one source of the fake's time),
+    ``options`` (how long asynchronous work takes in virtual time and where findings come
+    from: ``scan_seconds``, ``restore_seconds``, ``replication_seconds``... change them at any
+    time) and ``store`` (the state itself).
+    """
 
     def __init__(
         self,
@@ -185,7 +196,9 @@ class FakeECR:
         return token_grant(self.store, authorization_token, self.clock.now()) is not None
 
     def problems(self) -> list[dispatch.Exchange]:
-        """Calls the fake could not answer faithfully: its own bugs and unimplemented operations."""
+        """Calls the fake could not answer faithfully: its own bugs and unimplemented operations,
+        each with a ``traceback``. The ``ecr`` fixture fails the test if there are any; with
+        :func:`~pytest_ecr.mock_ecr`, check it yourself."""
         return [c for c in self.calls if c.traceback is not None and not c.injected]
 
     # -- clients --------------------------------------------------------------------------------
@@ -201,7 +214,10 @@ class FakeECR:
 
         ``principal`` (an IAM ARN such as ``arn:aws:iam::123456789012:role/ci-puller``) is who the
         client signs as; its account is the client's account (``account`` may be left out, and
-        must agree if given). Without it the caller is the account's root.
+        must agree if given). Without it the caller is the account's root. A client for another
+        account gets its own fake access key, which the fake maps back to that account, so several
+        accounts can be tested at once. ``kwargs`` go to ``boto3.client`` (for example
+        ``config=botocore.config.Config(...)``).
         """
         return ecr_client(  # type: ignore[no-any-return]
             region_name=region or self.region,
@@ -262,7 +278,10 @@ class FakeECR:
     def create_repository(
         self, name: str, *, account: str | None = None, region: str | None = None, **params: Any
     ) -> RepositoryHandle:
-        """CreateRepository, with the same rules as the API; ``params`` as in the API."""
+        """CreateRepository, through the same code and validation as the API; ``params`` are its
+        request members (``imageTagMutability``, ``imageScanningConfiguration``,
+        ``encryptionConfiguration``, ``tags``...). Raises :class:`FakeError` with ECR's error
+        (``RepositoryAlreadyExistsException``...)."""
         with self._lock:
             repo = self._call("CreateRepository", {"repositoryName": name, **params}, account, region)[
                 "repository"
@@ -276,9 +295,12 @@ class FakeECR:
         )
 
     def repository(self, name: str, account: str | None = None, region: str | None = None) -> Repository:
-        """The stored state of a repository, or a KeyError listing those that exist. It is what a
-        request would see now: due replications, restores, signing jobs and lifecycle runs are
-        applied first."""
+        """The stored state of a repository (a :class:`~pytest_ecr.Repository`: ``images``, digest
+        to image in push order, ``tag_index``, tag to digest, ``tag_mutability``,
+        ``scan_on_push``, ``resource_tags``, ``policy_text``...), for assertions the API cannot
+        express, or a KeyError listing those that exist. It is the live state, as a request would
+        see it now: due replications, restores, signing jobs and lifecycle runs are applied
+        first."""
         __tracebackhide__ = True
         with self._lock:
             self.settle_due()
@@ -322,8 +344,16 @@ class FakeECR:
         account: str | None = None,
         region: str | None = None,
     ) -> PushedImage:
-        """Push one distinct synthetic image (its blobs, then its manifest under each tag).
+        """Push one distinct synthetic image (its blobs, then its manifest under each tag, by
+        PutImage's rules): a unique config blob and one layer, so a unique digest.
 
+        ``tags``: one tag, a list, or None / ``[]`` for an untagged image; a tag naming another
+        image moves to this one (an immutable tag raises
+        ``FakeError("ImageTagAlreadyExistsException", ...)``). ``size`` is ``imageSizeInBytes``
+        (config blob + layer; default 2 MiB; it must exceed the config blob's size).
+        ``pushed_at`` (epoch seconds) or ``pushed_days_ago`` (days before the fake's now) set
+        ``imagePushedAt`` (``pushed_at`` wins). ``format`` is ``"oci"`` or ``"docker"`` (Docker
+        image manifest v2 schema 2). The repository must exist (KeyError otherwise).
         ``platforms`` (e.g. ``["linux/amd64", "linux/arm64"]``) makes a multi-arch image: one
         untagged image per platform, then an OCI index (a Docker manifest list with
         ``format="docker"``) carrying the tags. ``findings`` are what a scan of this image reports

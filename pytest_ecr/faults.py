@@ -25,13 +25,13 @@ as the fake's own problems. Faults apply to requests from clients only, never to
 
 from __future__ import annotations
 
-import difflib
 import random
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from .names import did_you_mean, operation_name
 from .protocol.model import TARGET_PREFIX, error_codes, operation, operation_names
 
 if TYPE_CHECKING:
@@ -102,13 +102,10 @@ class ConnectionDropped(Exception):
         self.fault = fault
 
 
-def _check_operation(name: str) -> None:
+def _check_operation(name: str) -> str:
+    """The operation a rule is for: ``"*"``, an ECR operation or a boto3 method name."""
     __tracebackhide__ = True
-    if name == _ANY or name in operation_names():
-        return
-    near = difflib.get_close_matches(name, sorted(operation_names()), n=3, cutoff=0.6)
-    hint = f"did you mean {', '.join(near)}?" if near else "see botocore's ECR operation names"
-    raise ValueError(f"ECR has no operation {name!r} (operation names are CamelCase, e.g. PutImage); {hint}")
+    return name if name == _ANY else operation_name(name)
 
 
 def _resolve_error(name: str, error: str | None, status: int | None) -> tuple[str, int]:
@@ -130,10 +127,9 @@ def _resolve_error(name: str, error: str | None, status: int | None) -> tuple[st
         default_status = 500 if error == "ServerException" else 400
     else:
         allowed = sorted(modelled | COMMON_ERRORS.keys())
-        near = difflib.get_close_matches(error, allowed, n=3, cutoff=0.6)
         raise ValueError(
             f"{error!r} is not an error {name if name != _ANY else 'every operation'} can answer"
-            + (f"; did you mean {', '.join(near)}?" if near else "")
+            + did_you_mean(error, allowed)
             + f" Allowed: {', '.join(allowed)}"
         )
     return error, status if status is not None else default_status
@@ -183,7 +179,7 @@ class Faults:
         request members and decides whether the call matches.
         """
         __tracebackhide__ = True
-        _check_operation(operation)
+        operation = _check_operation(operation)
         _check_frequency(times, probability)
         code, code_status = _resolve_error(operation, error, status)
         default_message = COMMON_ERRORS.get(code, (0, f"Injected {code} (pytest-ecr fault)"))[1]
@@ -209,7 +205,7 @@ class Faults:
         when a connection drops after ECR committed: the way to test that retries are idempotent.
         """
         __tracebackhide__ = True
-        _check_operation(operation)
+        operation = _check_operation(operation)
         _check_frequency(times, probability)
         if error not in ("closed", "connect", "read_timeout"):
             raise ValueError(f"error must be 'closed', 'connect' or 'read_timeout', got {error!r}")

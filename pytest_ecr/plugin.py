@@ -6,15 +6,14 @@ pays only for this module.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from . import _hook
-from .config import Config, add_options, resolve
+from .config import ACCOUNT_ID, REGION_NAME, Config, add_options, resolve
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
@@ -40,55 +39,61 @@ MARKERS = {
 _hook.install()
 
 
-def _seed_args(
-    repositories: Sequence[str | dict[str, Any]] = (),
-    images: dict[str, Sequence[Any]] | None = None,
-    upstream: dict[str, dict[str, Sequence[Any]]] | None = None,
-    account: str | None = None,
-    region: str | None = None,
-) -> dict[str, Any]:
-    if isinstance(repositories, (str, dict)):
-        raise TypeError("repositories= takes a list of names or CreateRepository parameter dicts")
-    if images is not None and not isinstance(images, dict):
-        raise TypeError("images= takes a dict of repository name -> list of images")
-    if upstream is not None and not all(isinstance(v, dict) for v in dict(upstream).values()):
-        raise TypeError("upstream= takes a dict of registry URL -> {repository: list of images}")
-    for name, value in (("account", account), ("region", region)):
-        if value is not None and not isinstance(value, str):
-            raise TypeError(f"{name}= takes a string")
-    return {
-        "repositories": repositories,
-        "images": images,
-        "upstream": upstream,
-        "account": account,
-        "region": region,
-    }
+#: keyword names of the config marker, in the order it takes them positionally
+CONFIG_KEYS = ("account_id", "region", "allow_services")
+_SHADOW = pytest.StashKey[str]()
 
 
-def _config_args(
-    account_id: str | None = None, region: str | None = None, allow_services: Sequence[str] | None = None
-) -> dict[str, Any]:
-    given: dict[str, Any] = {"account_id": account_id, "region": region}
-    if allow_services is not None:
-        given["allow_services"] = tuple(allow_services)
-    return {k: v for k, v in given.items() if v is not None}
+def _usage(marker: pytest.Mark) -> str:
+    return MARKERS[marker.name].split(": ", 1)[0]
 
 
-def _marker_call(marker: pytest.Mark, signature: Any) -> Any:
+def _config_args(marker: pytest.Mark) -> dict[str, Any]:
+    """The settings an ``ecr_config`` marker gives, checked (a TypeError or ValueError naming it)."""
     __tracebackhide__ = True
-    try:
-        return signature(*marker.args, **marker.kwargs)
-    except TypeError as exc:
-        raise TypeError(f"@pytest.mark.{marker.name}: {exc}. Usage: {MARKERS[marker.name]}") from None
+    from .names import arguments
+
+    where = "@pytest.mark.ecr_config"
+    given = arguments(marker.args, marker.kwargs, CONFIG_KEYS, where, _usage(marker))
+    settings: dict[str, Any] = {}
+    for name, pattern, example in (
+        ("account_id", ACCOUNT_ID, "123456789012"),
+        ("region", REGION_NAME, "us-east-1"),
+    ):
+        value = given.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise TypeError(
+                f"{where}: {name} must be a string such as {example!r}, got {type(value).__name__} {value!r}"
+            )
+        if not pattern.fullmatch(value):
+            raise ValueError(f"{where}: {name} must look like {example!r}, got {value!r}")
+        settings[name] = value
+    services = given.get("allow_services")
+    if services is not None:
+        if not isinstance(services, (list, tuple)) or not all(isinstance(s, str) for s in services):
+            raise TypeError(
+                f"{where}: allow_services must be a list of service names such as ['sts'], got {services!r}"
+            )
+        settings["allow_services"] = tuple(services)
+    return settings
 
 
-def _time_args(moment: datetime | str | float) -> float:
+def _time_args(marker: pytest.Mark) -> float:
+    """The moment an ``ecr_time`` marker freezes at, in epoch seconds (a TypeError naming it)."""
+    __tracebackhide__ = True
     from .clock import to_timestamp
+    from .names import arguments
 
+    where = "@pytest.mark.ecr_time"
+    given = arguments(marker.args, marker.kwargs, ("moment",), where, _usage(marker))
+    if "moment" not in given:
+        raise TypeError(f"{where}: give the moment to freeze at\nUsage: {_usage(marker)}")
     try:
-        return to_timestamp(moment)
+        return to_timestamp(given["moment"])
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"cannot read {moment!r} as a moment in time ({exc})") from None
+        raise TypeError(f"{where}: cannot read {given['moment']!r} as a moment in time ({exc})") from None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -117,7 +122,7 @@ def _test_config(request: pytest.FixtureRequest) -> Config:
     __tracebackhide__ = True
     cfg = request.config.stash[_CONFIG]
     for marker in reversed(list(request.node.iter_markers("ecr_config"))):
-        cfg = replace(cfg, **_marker_call(marker, _config_args))
+        cfg = replace(cfg, **_config_args(marker))
     return cfg
 
 
@@ -140,18 +145,34 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def ecr(request: pytest.FixtureRequest) -> Iterator[FakeECR]:
     """A fresh fake ECR, active for this test; boto3 ECR clients are answered by it."""
     __tracebackhide__ = True
+    from .clock import FREEZEGUN, TIME_MACHINE
     from .fake import FakeECR
+    from .freezes import conflicting_freeze, wants_time_machine, written
+    from .seed_schema import seed_arguments
 
     cfg = _test_config(request)
-    seeds = [_marker_call(m, _seed_args) for m in reversed(list(request.node.iter_markers("ecr_seed")))]
+    seeds = []
+    for marker in reversed(list(request.node.iter_markers("ecr_seed"))):
+        seeds.append(seed_arguments(marker.args, marker.kwargs, "@pytest.mark.ecr_seed", _usage(marker)))
     time_marker = request.node.get_closest_marker("ecr_time")
-    moment = _marker_call(time_marker, _time_args) if time_marker else None
+    moment = _time_args(time_marker) if time_marker else None
+    if moment is not None:
+        other = conflicting_freeze(request)
+        if other is not None:
+            pytest.fail(
+                f"{written(time_marker)} and {other} both "
+                "freeze time for this test; keep one of them (ecr_time freezes for the fake and the code "
+                "under test alike)",
+                pytrace=False,
+            )
+    tool = TIME_MACHINE if wants_time_machine(request) else FREEZEGUN
     hook = request.config.hook.pytest_ecr_scan_findings
     upstream_hook = request.config.hook.pytest_ecr_upstream_image
     with FakeECR(
         cfg.account_id, cfg.region, cfg.allow_services, scan_findings=lambda scan: hook(scan=scan)
     ) as fake:
         fake.options.upstream_images = fake.upstream_provider(lambda wanted: upstream_hook(request=wanted))
+        fake.clock.tool = tool
         if moment is not None:
             fake.clock.freeze(moment)  # before seeding, so pushed_days_ago counts from it
         for seed in seeds:
@@ -165,36 +186,78 @@ def ecr(request: pytest.FixtureRequest) -> Iterator[FakeECR]:
         )
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Any:
+    """Notice an ``ecr`` fixture of the user's that shadows the plugin's (usual in moto-based
+    suites): the plugin's markers and fixtures then fail with where it comes from, instead of
+    silently not seeding or failing on an object that is not a FakeECR."""
+    __tracebackhide__ = True
+    value = yield
+    if fixturedef.argname != "ecr":
+        return value
+    from .fake import FakeECR
+
+    if not isinstance(value, FakeECR):
+        from .shadowing import fixture_location, shadow_report
+
+        report = shadow_report(value, fixture_location(fixturedef, request.config.rootpath))
+        request.node.stash[_SHADOW] = report
+        used = [f"@pytest.mark.{name}" for name in MARKERS if request.node.get_closest_marker(name)]
+        if used:
+            pytest.fail(f"{', '.join(used)} needs pytest-ecr's `ecr` fixture, but {report}", pytrace=False)
+    return value
+
+
+def _fake(ecr: Any, request: pytest.FixtureRequest) -> FakeECR:
+    """The ``ecr`` fixture's FakeECR, or a failure saying which fixture shadows it."""
+    __tracebackhide__ = True
+    from .fake import FakeECR
+
+    if not isinstance(ecr, FakeECR):
+        from .shadowing import shadow_report
+
+        # The report made when the fixture was set up names where it is defined (a fixture of a
+        # wider scope was set up for another node: then only its type is known).
+        report = request.node.stash.get(_SHADOW, None) or shadow_report(ecr, None)
+        pytest.fail(
+            f"the `{request.fixturename}` fixture needs pytest-ecr's `ecr` fixture, but {report}",
+            pytrace=False,
+        )
+    return ecr
+
+
 @pytest.fixture
-def ecr_clock(ecr: FakeECR) -> EcrClock:
-    """The fake's clock, frozen (with freezegun) for this test: ``now()``, ``advance(...)``."""
+def ecr_clock(ecr: FakeECR, request: pytest.FixtureRequest) -> EcrClock:
+    """The fake's clock, frozen for this test (with freezegun, or with time-machine when the test
+    uses time-machine's fixture or marker): ``now()``, ``advance(...)``."""
     from .clock import EcrClock
 
-    if not ecr.clock.frozen:
-        ecr.clock.freeze()
-    return EcrClock(ecr.clock)
+    fake = _fake(ecr, request)
+    if not fake.clock.frozen:
+        fake.clock.freeze()
+    return EcrClock(fake.clock)
 
 
 @pytest.fixture
-def ecr_client(ecr: FakeECR) -> ECRClient:
+def ecr_client(ecr: FakeECR, request: pytest.FixtureRequest) -> ECRClient:
     """A boto3 ECR client on the fake, in the configured account and region."""
-    return ecr.client()
+    return _fake(ecr, request).client()
 
 
 @pytest.fixture
-def ecr_repo(ecr: FakeECR) -> RepositoryHandle:
+def ecr_repo(ecr: FakeECR, request: pytest.FixtureRequest) -> RepositoryHandle:
     """A repository named ``test-repo`` created in the fake (``.name``, ``.arn``, ``.uri``)."""
-    return ecr.create_repository("test-repo")
+    return _fake(ecr, request).create_repository("test-repo")
 
 
 @pytest.fixture
-def ecr_server(ecr: FakeECR) -> Iterator[EcrServer]:
+def ecr_server(ecr: FakeECR, request: pytest.FixtureRequest) -> Iterator[EcrServer]:
     """The ``ecr`` fake served over HTTP on 127.0.0.1: ``.url`` (ECR API endpoint), ``.registry``
     (OCI registry host:port), ``.username`` / ``.password``; ``AWS_ENDPOINT_URL_ECR`` points
     subprocesses at it meanwhile. See https://pytest-ecr.readthedocs.io/en/latest/server.html"""
     from .server import EcrServer
 
-    with EcrServer(ecr) as server, server.environment():
+    with EcrServer(_fake(ecr, request)) as server, server.environment():
         yield server
     if server.errors:
         pytest.fail("pytest-ecr's server failed on requests:\n\n" + "\n\n".join(server.errors), pytrace=False)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from . import synthetic
+from . import seed_schema, synthetic
 from .gcpause import paused_gc
 from .service.context import Context
 from .service.errors import ECRError
@@ -31,6 +31,8 @@ class FakeError(Exception):
 
 @dataclass(frozen=True)
 class RepositoryHandle:
+    """A created repository (what ``create_repository`` and the ``ecr_repo`` fixture return)."""
+
     name: str
     arn: str
     uri: str
@@ -40,6 +42,9 @@ class RepositoryHandle:
 
 @dataclass(frozen=True)
 class PushedImage:
+    """An image the fake's helpers pushed: its digest, tags, ``imageSizeInBytes``, manifest text
+    and media type, and ``imagePushedAt`` (epoch seconds)."""
+
     repository: str
     digest: str
     tags: tuple[str, ...]
@@ -146,7 +151,26 @@ def seed(
     region: str | None = None,
 ) -> None:
     """Create repositories, push images and seed upstream registries as the ``ecr_seed``
-    marker describes, in the registry of ``account`` in ``region`` (default: the fake's)."""
+    marker describes (:doc:`markers`), in the registry of ``account`` in ``region`` (default:
+    the fake's). ``repositories``: names or CreateRepository parameter dicts; ``images``:
+    repository name to a list of images (a tag, a list of tags, None, a dict of
+    ``push_image`` options, or ``{"oci_layout": DIR}``), creating missing repositories;
+    ``upstream``: registry URL to repository to images, for pull-through cache rules.
+
+    The whole seed is checked first: a wrong type, key or value is a
+    :class:`~pytest_ecr.seed_schema.SeedError` (a TypeError and ValueError) naming each
+    problem's key path, and nothing is created."""
+    __tracebackhide__ = True
+    seed_schema.check_seed(
+        {
+            "repositories": repositories,
+            "images": images,
+            "upstream": upstream,
+            "account": account,
+            "region": region,
+        },
+        "ecr.seed()",
+    )
     for registry_url, repos in (upstream or {}).items():
         for repository, entries in repos.items():
             for entry in entries:

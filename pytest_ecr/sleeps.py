@@ -30,7 +30,7 @@ from typing import Any
 _MODULES = ("botocore.waiter", "botocore.endpoint", "botocore.retries.bucket")
 _BUCKET = "botocore.retries.bucket"
 
-Advance = Callable[[float], None]
+Advance = Callable[[float], object]
 Now = Callable[[], float]
 
 #: How many virtual waits one token request may take before botocore's own (real) wait takes

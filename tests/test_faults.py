@@ -212,8 +212,18 @@ def test_any_operation_and_helpers_are_not_affected(ecr, ecr_client):
 def test_operation_typo_lists_near_matches(ecr):
     with pytest.raises(ValueError, match=r"no operation 'PutImages'.*did you mean PutImage"):
         ecr.faults.fail("PutImages", error="ThrottlingException")
-    with pytest.raises(ValueError, match=r"did you mean DescribeImages"):
-        ecr.faults.drop_connection("describe_images")
+    with pytest.raises(ValueError, match=r"did you mean .*describe_images"):
+        ecr.faults.drop_connection("describe_imagse")
+
+
+def test_rules_take_boto3_method_names(ecr, ecr_client):
+    # The names boto3 users type work as in ecr.calls: the rule is for the operation.
+    rule = ecr.faults.fail("describe_repositories", error="ThrottlingException", times=1)
+    assert rule.operation == "DescribeRepositories"
+    no_retries = ecr.client(config=Config(retries={"total_max_attempts": 1}))
+    with pytest.raises(ClientError, match="ThrottlingException"):
+        no_retries.describe_repositories()
+    assert rule.fired == 1
 
 
 def test_unknown_error_code_lists_what_is_allowed(ecr):

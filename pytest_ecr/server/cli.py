@@ -12,16 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from ..fake import DEFAULT_ACCOUNT, DEFAULT_REGION, FakeECR, FakeError
+from ..seed_schema import SEED_KEYS, SeedError, check_seed
 from .http import EcrServer
-
-#: what a seed file may hold: the ecr_seed marker's arguments (FakeECR.seed's)
-SEED_KEYS = ("repositories", "images", "upstream", "account", "region")
 
 
 def load_seed(path: str) -> dict[str, Any]:
     """A seed file: JSON, or TOML for a ``.toml`` name, with the ``ecr_seed`` marker's arguments
     ``repositories`` (names or CreateRepository parameter dicts), ``images``, ``upstream``,
-    ``account`` and ``region``."""
+    ``account`` and ``region``, checked as a whole: a SystemExit naming the file and each
+    problem's key path."""
     text = Path(path).read_text(encoding="utf-8")
     if path.endswith(".toml"):
         try:
@@ -31,8 +30,12 @@ def load_seed(path: str) -> dict[str, Any]:
         data: Any = tomllib.loads(text)
     else:
         data = json.loads(text)
-    if not isinstance(data, dict) or set(data) - set(SEED_KEYS):
+    if not isinstance(data, dict):
         raise SystemExit(f"pytest-ecr: {path}: expected an object with keys among {', '.join(SEED_KEYS)}")
+    try:
+        check_seed(data, path)
+    except SeedError as err:
+        raise SystemExit(f"pytest-ecr: {err}") from None
     return data
 
 

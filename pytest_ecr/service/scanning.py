@@ -305,8 +305,6 @@ def _scan_event(ctx: Context, repo: Repository, image: Image, scan: Scan) -> Non
     ctx.store.events.emit(scan.completes_at, IMAGE_SCAN, repo.registry_id, repo.region, [repo.arn], detail)
 
 
-
-
 @operation("DescribeImageScanFindings")
 def describe_image_scan_findings(
     ctx: Context,
