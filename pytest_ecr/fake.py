@@ -184,6 +184,11 @@ class FakeECR:
         transport maps credentials to a caller here."""
         return self._access_keys.get(access_key or "", (self.account_id, None))
 
+    def issued_key(self, access_key: str) -> bool:
+        """Whether :meth:`client` issued ``access_key`` (for another account or a principal); the
+        server verifies the signatures of the keys the fake issued."""
+        return access_key in self._access_keys
+
     def handle(
         self, target: str | None, body: bytes, account: str, region: str, principal: str | None = None
     ) -> dispatch.Exchange:
