@@ -110,7 +110,8 @@ def parse(authorization: str, headers: Mapping[str, str]) -> Signed | Refusal:
     scheme, _, rest = authorization.strip().partition(" ")
     fields: dict[str, str] = {}
     if scheme == ALGORITHM:
-        for part in (p.strip() for p in rest.split(",")):
+        # parts are separated by commas and/or white space (a space inside a value splits it)
+        for part in (p for p in re.split(r"[\s,]+", rest) if p):
             name, equals, value = part.partition("=")
             if not equals:
                 # cloud9-sync#10, aws-sdk-go#289: the part and the whole header, quoted
@@ -118,7 +119,7 @@ def parse(authorization: str, headers: Mapping[str, str]) -> Signed | Refusal:
                     f"'{part}' not a valid key=value pair (missing equal-sign) in Authorization "
                     f"header: '{authorization}'."
                 )
-            fields[name.strip()] = value.strip()
+            fields[name] = value
     timestamp = _timestamp(headers)
     # aws/chalice#828, brendanhay/amazonka#316, aws/aws-sdk-ruby#317: every missing part named,
     # then the header as given (also for another scheme, e.g. "AWS AKIA...:..." or a bearer token)
