@@ -26,7 +26,7 @@ def is_valid_resource_policy(text: str) -> bool:
     Principal and Action (Resource and unique Sids are not required)."""
     try:
         doc = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # nesting too deep for the parser is malformed too
         return False
     if not isinstance(doc, dict) or doc.get("Version") not in POLICY_VERSIONS:
         return False
