@@ -284,16 +284,24 @@ def _chunked(body: bytes, mode: str) -> bytes:
 
 @st.composite
 def raw_requests(draw: Any, basic: str, server: EcrServer) -> bytes:
-    kind = draw(st.sampled_from(["structured", "signed", "garbage"]))
+    kind = draw(st.sampled_from(["structured", "signed", "tampered", "garbage"]))
     if kind == "garbage":
         return draw(st.binary(max_size=300)) + draw(st.sampled_from([b"", b"\r\n", b"\r\n\r\n"]))
     body = draw(_BODIES)
-    if kind == "signed":
+    if kind in ("signed", "tampered"):
         # a correctly signed ECR API call with a fuzzed body: it reaches the service
         operation = draw(
             st.sampled_from(["CreateRepository", "ListImages", "PutImage", "Nope", "SetRepositoryPolicy"])
         )
-        return request(server, "POST", "/", signed_headers(server.registry, operation, body), body)
+        headers = signed_headers(server.registry, operation, body)
+        if kind == "tampered":
+            # signed, then one header changed: the signature check meets arbitrary text
+            name = draw(st.sampled_from(sorted(headers)))
+            value = draw(_HEADER_VALUES)
+            if name == "Authorization":
+                value = headers[name].rsplit("=", 1)[0] + "=" + value
+            headers[name] = value
+        return request(server, "POST", "/", headers, body)
     method = draw(
         st.sampled_from(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "BREW", "G\x7fT"])
     )

@@ -128,22 +128,18 @@ def test_a_credential_of_four_elements(ecr: FakeECR, ecr_server: EcrServer) -> N
     )
 
 
-def test_a_credential_scoped_to_another_service(ecr: FakeECR, ecr_server: EcrServer) -> None:
-    headers = signed_headers(ecr_server.registry, "CreateRepository", CREATE, service="s3")
-    assert refused(ecr, ecr_server, headers) == (
-        400,
-        "InvalidSignatureException",
-        "Credential should be scoped to correct service: 'ecr'. ",
-    )
-
-
-def test_a_credential_scoped_to_an_invalid_region(ecr: FakeECR, ecr_server: EcrServer) -> None:
-    headers = signed_headers(ecr_server.registry, "CreateRepository", CREATE, region="europe")
-    assert refused(ecr, ecr_server, headers) == (
-        400,
-        "InvalidSignatureException",
-        "Credential should be scoped to a valid region, not 'europe'. ",
-    )
+@pytest.mark.parametrize(
+    ("scope", "message"),
+    [
+        ({"service": "s3"}, "Credential should be scoped to correct service: 'ecr'. "),
+        ({"region": "europe"}, "Credential should be scoped to a valid region, not 'europe'. "),
+    ],
+)
+def test_a_credential_scoped_elsewhere(
+    ecr: FakeECR, ecr_server: EcrServer, scope: dict[str, str], message: str
+) -> None:
+    headers = signed_headers(ecr_server.registry, "CreateRepository", CREATE, **scope)
+    assert refused(ecr, ecr_server, headers) == (400, "InvalidSignatureException", message)
 
 
 def test_a_scope_date_that_is_not_the_request_date(ecr: FakeECR, ecr_server: EcrServer) -> None:
@@ -158,6 +154,12 @@ def test_a_scope_date_that_is_not_the_request_date(ecr: FakeECR, ecr_server: Ecr
 
 def test_a_wrong_secret_for_a_key_the_fake_issued(ecr: FakeECR, ecr_server: EcrServer) -> None:
     headers = signed_headers(ecr_server.registry, "CreateRepository", CREATE, secret="not-the-secret")
+    assert refused(ecr, ecr_server, headers) == (400, "InvalidSignatureException", MISMATCH)
+
+
+def test_a_signature_that_is_not_hex(ecr: FakeECR, ecr_server: EcrServer) -> None:
+    headers = signed_headers(ecr_server.registry, "CreateRepository", CREATE)
+    headers["Authorization"] = headers["Authorization"].rsplit("=", 1)[0] + "=" + "é" * 64
     assert refused(ecr, ecr_server, headers) == (400, "InvalidSignatureException", MISMATCH)
 
 

@@ -199,7 +199,7 @@ def _canonical_value(value: str) -> str:
     return " ".join(value.split())
 
 
-def signature(
+def refuse_signature(
     signed: Signed,
     secret: str,
     method: str,
@@ -207,8 +207,9 @@ def signature(
     query: str,
     headers: Mapping[str, str],
     body: bytes,
-) -> str:
-    """The SigV4 signature of a request (AWS's *Create a signed AWS API request* steps)."""
+) -> Refusal | None:
+    """:data:`MISMATCH` unless ``signed`` is the signature of this request under ``secret``,
+    computed as AWS's *Create a signed AWS API request* says."""
     unsigned = headers.get("x-amz-content-sha256") == "UNSIGNED-PAYLOAD"
     payload = "UNSIGNED-PAYLOAD" if unsigned else hashlib.sha256(body).hexdigest()
     canonical_headers = "".join(
@@ -230,18 +231,7 @@ def signature(
     key = f"AWS4{secret}".encode()
     for part in (signed.date, signed.region, signed.service, signed.terminator):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-
-
-def refuse_signature(
-    signed: Signed,
-    secret: str,
-    method: str,
-    path: str,
-    query: str,
-    headers: Mapping[str, str],
-    body: bytes,
-) -> Refusal | None:
-    """:data:`MISMATCH` unless ``signed`` is the signature of this request under ``secret``."""
-    expected = signature(signed, secret, method, path, query, headers, body)
-    return None if hmac.compare_digest(expected, signed.signature) else MISMATCH
+    expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    # bytes: compare_digest refuses str with non-ASCII characters, and a client may send them
+    given = signed.signature.encode("utf-8", "surrogateescape")
+    return None if hmac.compare_digest(expected.encode(), given) else MISMATCH
