@@ -13,10 +13,11 @@ from . import _hook, synthetic, upstreams
 from ._hook import FAKE_CREDENTIALS
 from .calls import CallLog
 from .clock import Clock
+from .config import REGION_NAME
 from .events import EventLog
 from .faults import ConnectionDropped, Faults, botocore_error, injected_exchange, requested
 from .gcpause import paused_gc
-from .protocol import dispatch
+from .protocol import dispatch, sigv4
 from .protocol.model import TARGET_PREFIX
 from .service import manifests
 from .service.auth import token_grant
@@ -28,7 +29,7 @@ from .service.scanning import settle_scans
 from .sessions import ecr_client
 from .sleeps import VirtualSleeps
 from .store import Repository, ScanFailure, Store
-from .transport import Isolation, body_bytes, header, request_identity, response
+from .transport import Isolation, body_bytes, header, lower_headers, request_identity, response
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
@@ -136,6 +137,10 @@ class FakeECR:
     # -- transport ----------------------------------------------------------------------------
 
     def answer_botocore(self, request: Any, event_name: str) -> Any:
+        # what AWS refuses before ECR sees it (an UNSIGNED client, a scope of another service...)
+        refusal = sigv4.refuse_header(lower_headers(request), REGION_NAME)
+        if isinstance(refusal, sigv4.Refusal):
+            return response(request.url, refusal.status, refusal.headers(), refusal.body)
         key, region = request_identity(request)
         account, principal = self.caller_for_key(key)
         try:

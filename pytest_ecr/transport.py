@@ -72,6 +72,14 @@ def credential_scope(authorization: str) -> tuple[str | None, str | None]:
 LOCAL_SERVERS: set[str] = set()
 
 
+def lower_headers(request: AWSPreparedRequest) -> dict[str, str]:
+    """The request's headers by lower-case name, as the server's requests hold them."""
+    return {
+        name.lower(): value.decode() if isinstance(value, bytes) else value
+        for name, value in request.headers.items()
+    }
+
+
 def header(request: AWSPreparedRequest, name: str) -> str | None:
     value = request.headers.get(name)
     return value.decode() if isinstance(value, bytes) else value

@@ -1,4 +1,5 @@
-"""Server mode refuses unsigned and malformed ECR API requests as AWS's front end does.
+"""Server mode refuses unsigned and malformed ECR API requests as AWS's front end does (and the
+in-process transport refuses what it can tell from the headers).
 
 Expected codes, statuses and messages are AWS's, from recorded answers of JSON-protocol services:
 * MissingAuthenticationTokenException "Missing Authentication Token": n8n-io/n8n#20023
@@ -11,7 +12,8 @@ Expected codes, statuses and messages are AWS's, from recorded answers of JSON-p
   to a valid region, not 'us-east-1'. "), disneystreaming/smithy4s#387 (Kinesis: "Date in
   Credential scope does not match ..."), grafana/k6-jslib-aws#109 ("The request signature we
   calculated does not match ...");
-* UnrecognizedClientException "The security token included in the request is invalid.", 400.
+* UnrecognizedClientException "The security token included in the request is invalid.", 400:
+  optoolco/beta#18 (an SDK's recorded error, statusCode 400).
 """
 
 from __future__ import annotations
@@ -142,6 +144,14 @@ def test_a_credential_scoped_elsewhere(
     assert refused(ecr, ecr_server, headers) == (400, "InvalidSignatureException", message)
 
 
+def test_a_credential_with_another_terminator(ecr: FakeECR, ecr_server: EcrServer) -> None:
+    headers = signed_headers(ecr_server.registry, "CreateRepository", CREATE)
+    headers["Authorization"] = headers["Authorization"].replace("/aws4_request", "/aws5_request")
+    status, code, message = refused(ecr, ecr_server, headers)
+    # no recorded answer was found for this one: the family and status of the other scope errors
+    assert (status, code, "'aws5_request'" in message) == (400, "InvalidSignatureException", True)
+
+
 def test_a_scope_date_that_is_not_the_request_date(ecr: FakeECR, ecr_server: EcrServer) -> None:
     headers = signed_headers(ecr_server.registry, "CreateRepository", CREATE)
     headers["X-Amz-Date"] = "20200101T000000Z"
@@ -227,3 +237,25 @@ def test_refuse_before_body_needs_only_headers(ecr: FakeECR, ecr_server: EcrServ
     assert reply is not None
     assert reply.status == 403
     assert json.loads(bytes(reply.body))["__type"] == "MissingAuthenticationTokenException"
+
+
+def test_in_process_an_unsigned_client_is_refused_too(ecr: FakeECR) -> None:
+    client = ecr.client(config=Config(signature_version=UNSIGNED, retries={"max_attempts": 0}))
+    with pytest.raises(ClientError) as exc:
+        client.create_repository(repositoryName="made")
+    assert exc.value.response["Error"] == {
+        "Code": "MissingAuthenticationTokenException",
+        "Message": "Missing Authentication Token",
+    }
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert names(ecr) == set()
+    assert len(ecr.calls) == 0
+
+
+def test_in_process_a_client_of_an_invalid_region_is_refused(ecr: FakeECR) -> None:
+    with pytest.raises(ClientError) as exc:
+        ecr.client(region="europe").describe_repositories()
+    assert exc.value.response["Error"] == {
+        "Code": "InvalidSignatureException",
+        "Message": "Credential should be scoped to a valid region, not 'europe'. ",
+    }

@@ -1,6 +1,6 @@
 """The ECR JSON 1.1 control plane over HTTP: ``POST /`` with ``X-Amz-Target``.
 
-A request is first checked as AWS's front end checks it (:mod:`.sigv4`): unsigned and malformed
+A request is first checked as AWS's front end checks it (:mod:`pytest_ecr.protocol.sigv4`): unsigned and malformed
 requests are refused before the service sees them, so they are not in ``ecr.calls``. The rest is
 answered by :meth:`FakeECR.handle`, the seam the in-process transport uses too, so a client over
 HTTP gets the same bytes, status and headers as one answered in-process.
@@ -8,16 +8,13 @@ HTTP gets the same bytes, status and headers as one answered in-process.
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from .._hook import FAKE_CREDENTIALS
 from ..config import REGION_NAME
 from ..faults import ConnectionDropped
-from ..protocol.dispatch import CONTENT_TYPE
-from . import sigv4
+from ..protocol import sigv4
 from .messages import Reply, Request
 
 if TYPE_CHECKING:
@@ -28,8 +25,7 @@ _FAKE_KEY_PREFIX = "AKIAPYTESTECR"
 
 
 def _refusal_reply(refusal: sigv4.Refusal) -> Reply:
-    body = json.dumps({"__type": refusal.code, "message": refusal.message}).encode()
-    return Reply(refusal.status, {"Content-Type": CONTENT_TYPE, "x-amzn-RequestId": str(uuid.uuid4())}, body)
+    return Reply(refusal.status, refusal.headers(), refusal.body)
 
 
 def _check_headers(fake: FakeECR, headers: Mapping[str, str]) -> sigv4.Signed | Reply:

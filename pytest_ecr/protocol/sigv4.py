@@ -1,6 +1,7 @@
 """Signature Version 4 on the ECR JSON API: what AWS's front end refuses before ECR sees a request.
 
-Two stages, as the server reads a request:
+Two stages, as the server reads a request (the in-process transport applies the first: botocore
+signed its request itself):
 
 * :func:`refuse_header` needs only the headers: an ``Authorization`` header is present, has
   SigV4's structure, and its credential scope names service ``ecr`` and a valid region on the
@@ -21,11 +22,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, quote
+
+from .dispatch import CONTENT_TYPE
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 SERVICE = "ecr"
@@ -40,6 +45,13 @@ class Refusal:
     status: int
     code: str
     message: str
+
+    @property
+    def body(self) -> bytes:
+        return json.dumps({"__type": self.code, "message": self.message}).encode()
+
+    def headers(self) -> dict[str, str]:
+        return {"Content-Type": CONTENT_TYPE, "x-amzn-RequestId": str(uuid.uuid4())}
 
 
 @dataclass(frozen=True)
@@ -78,8 +90,9 @@ def _invalid(message: str) -> Refusal:
     return Refusal(400, "InvalidSignatureException", message)
 
 
-#: aws/aws-sdk-go#1850, twitchscience/kinsumer#57 and DynamoDB answers: an access key id AWS does
-#: not know. The fake answers it for a key of its own form (``AKIAPYTESTECR...``) it never issued.
+#: an access key id AWS does not know: 400 "UnrecognizedClientException" (optoolco/beta#18, an
+#: SDK's recorded error with statusCode 400). The fake answers it for a key of its own form
+#: (``AKIAPYTESTECR...``) that it never issued.
 UNRECOGNIZED = Refusal(
     400, "UnrecognizedClientException", "The security token included in the request is invalid."
 )
@@ -172,7 +185,7 @@ def refuse_header(headers: Mapping[str, str], valid_region: re.Pattern[str]) -> 
         # aws/aws-sdk-ruby#508, joona/aws-es-curl#15
         return _invalid(f"Credential should be scoped to a valid region, not '{signed.region}'. ")
     if signed.terminator != _TERMINATOR:
-        # the wording of the two scope messages above, for SigV4's fifth element
+        # no recorded answer found: worded as the two scope messages above, for the fifth element
         return _invalid(
             f"Credential should be scoped with a valid terminator: '{_TERMINATOR}', not '{signed.terminator}'. "
         )
