@@ -29,7 +29,7 @@ from .service.scanning import settle_scans
 from .sessions import ecr_client
 from .sleeps import VirtualSleeps
 from .store import Repository, ScanFailure, Store
-from .transport import Isolation, body_bytes, header, lower_headers, request_identity, response
+from .transport import Isolation, RequestHeaders, body_bytes, header, request_identity, response
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
@@ -138,7 +138,7 @@ class FakeECR:
 
     def answer_botocore(self, request: Any, event_name: str) -> Any:
         # what AWS refuses before ECR sees it (an UNSIGNED client, a scope of another service...)
-        refusal = sigv4.refuse_header(lower_headers(request), REGION_NAME)
+        refusal = sigv4.refuse_header(RequestHeaders(request), REGION_NAME)
         if isinstance(refusal, sigv4.Refusal):
             return response(request.url, refusal.status, refusal.headers(), refusal.body)
         key, region = request_identity(request)

@@ -72,12 +72,15 @@ def credential_scope(authorization: str) -> tuple[str | None, str | None]:
 LOCAL_SERVERS: set[str] = set()
 
 
-def lower_headers(request: AWSPreparedRequest) -> dict[str, str]:
-    """The request's headers by lower-case name, as the server's requests hold them."""
-    return {
-        name.lower(): value.decode() if isinstance(value, bytes) else value
-        for name, value in request.headers.items()
-    }
+class RequestHeaders:
+    """A botocore request's headers as the SigV4 checks read them: ``get(name)``, decoded (the
+    names are case-insensitive)."""
+
+    def __init__(self, request: AWSPreparedRequest) -> None:
+        self._request = request
+
+    def get(self, name: str) -> str | None:
+        return header(self._request, name)
 
 
 def header(request: AWSPreparedRequest, name: str) -> str | None:

@@ -28,9 +28,17 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from typing import Protocol
 from urllib.parse import parse_qsl, quote
 
 from .dispatch import CONTENT_TYPE
+
+
+class Headers(Protocol):
+    """Request headers by name (lower-case, or a case-insensitive lookup)."""
+
+    def get(self, name: str, /) -> str | None: ...
+
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 SERVICE = "ecr"
@@ -104,7 +112,7 @@ MISMATCH = _invalid(
 )
 
 
-def _timestamp(headers: Mapping[str, str]) -> str | None:
+def _timestamp(headers: Headers) -> str | None:
     """The request time from ``X-Amz-Date`` (or an HTTP ``Date``), ``YYYYMMDDTHHMMSSZ``."""
     amz_date = headers.get("x-amz-date")
     if amz_date is not None:
@@ -118,7 +126,7 @@ def _timestamp(headers: Mapping[str, str]) -> str | None:
         return ""
 
 
-def parse(authorization: str, headers: Mapping[str, str]) -> Signed | Refusal:
+def parse(authorization: str, headers: Headers) -> Signed | Refusal:
     """The parts of an ``Authorization`` header, or what AWS answers a malformed one."""
     scheme, _, rest = authorization.strip().partition(" ")
     fields: dict[str, str] = {}
@@ -167,7 +175,7 @@ def parse(authorization: str, headers: Mapping[str, str]) -> Signed | Refusal:
     )
 
 
-def refuse_header(headers: Mapping[str, str], valid_region: re.Pattern[str]) -> Signed | Refusal:
+def refuse_header(headers: Headers, valid_region: re.Pattern[str]) -> Signed | Refusal:
     """The signed request's parts, or the refusal AWS answers from the headers alone.
 
     ``headers`` are keyed by lower-case name; ``valid_region`` is what a region name looks like.
