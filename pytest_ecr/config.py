@@ -18,7 +18,24 @@ SETTINGS = (
 )
 
 ACCOUNT_ID = re.compile(r"[0-9]{12}")
+#: what an AWS region name looks like (us-east-1, us-gov-west-1, ap-southeast-5)
 REGION_NAME = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")
+
+
+def check_account_id(value: str) -> str:
+    """``value`` if it is an account id, else ValueError saying what one is. The one check of the
+    pytest options, the ini settings and ``pytest-ecr serve --account``."""
+    if not ACCOUNT_ID.fullmatch(value):
+        raise ValueError(f"must be 12 digits, got {value!r}")
+    return value
+
+
+def check_region(value: str) -> str:
+    """``value`` if it is a region name, else ValueError saying what one is (as
+    :func:`check_account_id`)."""
+    if not REGION_NAME.fullmatch(value):
+        raise ValueError(f"must be an AWS region name such as us-east-1, got {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -28,12 +45,14 @@ class Config:
     allow_services: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if not ACCOUNT_ID.fullmatch(self.account_id):
-            raise pytest.UsageError(f"ecr_account_id must be 12 digits, got {self.account_id!r}")
-        if not REGION_NAME.fullmatch(self.region):
-            raise pytest.UsageError(
-                f"ecr_region must be an AWS region name such as us-east-1, got {self.region!r}"
-            )
+        for name, check, value in (
+            ("ecr_account_id", check_account_id, self.account_id),
+            ("ecr_region", check_region, self.region),
+        ):
+            try:
+                check(value)
+            except ValueError as err:
+                raise pytest.UsageError(f"{name} {err}") from None
 
 
 def add_options(parser: pytest.Parser) -> None:

@@ -12,9 +12,10 @@ from . import _hook, seeding, synthetic, upstreams
 from ._hook import FAKE_CREDENTIALS
 from .calls import CallLog
 from .clock import Clock
+from .config import REGION_NAME
 from .events import EventLog
 from .faults import ConnectionDropped, Faults, botocore_error, injected_exchange, requested
-from .protocol import dispatch
+from .protocol import dispatch, sigv4
 from .protocol.model import TARGET_PREFIX
 from .seeding import FakeError as FakeError  # re-exported: the facade's public types
 from .seeding import PushedImage as PushedImage
@@ -26,7 +27,7 @@ from .service.context import Context, FindingsProvider, Options, principal_accou
 from .sessions import ecr_client
 from .sleeps import VirtualSleeps
 from .store import Repository, ScanFailure, Store
-from .transport import Isolation, body_bytes, header, request_identity, response
+from .transport import Isolation, RequestHeaders, body_bytes, header, request_identity, response
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
@@ -116,6 +117,10 @@ class FakeECR:
     # -- transport ----------------------------------------------------------------------------
 
     def answer_botocore(self, request: Any, event_name: str) -> Any:
+        # what AWS refuses before ECR sees it (an UNSIGNED client, a scope of another service...)
+        refusal = sigv4.refuse_header(RequestHeaders(request), REGION_NAME)
+        if isinstance(refusal, sigv4.Refusal):
+            return response(request.url, refusal.status, refusal.headers(), refusal.body)
         key, region = request_identity(request)
         account, principal = self.caller_for_key(key)
         try:
@@ -149,6 +154,11 @@ class FakeECR:
         principal None for the account's root. Unknown keys are the fake's own account. Every
         transport maps credentials to a caller here."""
         return self._access_keys.get(access_key or "", (self.account_id, None))
+
+    def issued_key(self, access_key: str) -> bool:
+        """Whether :meth:`client` issued ``access_key`` (for another account or a principal); the
+        server verifies the signatures of the keys the fake issued."""
+        return access_key in self._access_keys
 
     def handle(
         self, target: str | None, body: bytes, account: str, region: str, principal: str | None = None

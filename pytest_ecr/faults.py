@@ -284,7 +284,7 @@ def requested(target: str | None, body: bytes) -> tuple[str, dict[str, Any]]:
     name = target[len(TARGET_PREFIX) :] if target and target.startswith(TARGET_PREFIX) else str(target)
     try:
         raw = json.loads(body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         return name, {}
     if not isinstance(raw, dict):
         return name, {}

@@ -72,6 +72,17 @@ def credential_scope(authorization: str) -> tuple[str | None, str | None]:
 LOCAL_SERVERS: set[str] = set()
 
 
+class RequestHeaders:
+    """A botocore request's headers as the SigV4 checks read them: ``get(name)``, decoded (the
+    names are case-insensitive)."""
+
+    def __init__(self, request: AWSPreparedRequest) -> None:
+        self._request = request
+
+    def get(self, name: str) -> str | None:
+        return header(self._request, name)
+
+
 def header(request: AWSPreparedRequest, name: str) -> str | None:
     value = request.headers.get(name)
     return value.decode() if isinstance(value, bytes) else value

@@ -1,4 +1,5 @@
-"""Building manifests for tests: real JSON over blobs that exist in the fake's repository."""
+"""Building manifests for tests: real JSON over blobs that exist in the fake's repository; signing raw
+ECR API requests as botocore does."""
 
 from __future__ import annotations
 
@@ -11,8 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from pytest_ecr import FakeECR
+from pytest_ecr._hook import FAKE_CREDENTIALS
 from pytest_ecr.protocol.model import operation_names, service_model
 from pytest_ecr.store import Blob
 
@@ -183,3 +188,31 @@ def make_layout(root: Path, tags: dict[str, list[str]]) -> dict[str, bytes]:
         index_entries.append({**entry, "annotations": {"org.opencontainers.image.ref.name": tag}})
     (root / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": index_entries}))
     return manifests
+
+
+TARGET_PREFIX = "AmazonEC2ContainerRegistry_V20150921."
+
+
+def signed_headers(
+    host: str,
+    operation: str,
+    body: bytes = b"{}",
+    *,
+    region: str = "us-east-1",
+    service: str = "ecr",
+    key: str = FAKE_CREDENTIALS[0],
+    secret: str = FAKE_CREDENTIALS[1],
+) -> dict[str, str]:
+    """Headers of an ECR API ``POST /`` to ``host`` (host:port) signed by botocore's own SigV4
+    signer, for raw-socket tests of the server."""
+    request = AWSRequest(
+        "POST",
+        f"http://{host}/",
+        data=body,
+        headers={
+            "X-Amz-Target": TARGET_PREFIX + operation,
+            "Content-Type": "application/x-amz-json-1.1",
+        },
+    )
+    SigV4Auth(Credentials(key, secret), service, region).add_auth(request)
+    return dict(request.headers.items())

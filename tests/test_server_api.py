@@ -19,6 +19,7 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from helpers import signed_headers
 
 from pytest_ecr import UNSUPPORTED_IMAGE, FakeECR
 from pytest_ecr.server import EcrServer
@@ -63,12 +64,7 @@ def test_account_from_access_key_and_region_from_scope(ecr: FakeECR, ecr_server:
 
 def test_raw_requests(ecr_server: EcrServer) -> None:
     conn = http.client.HTTPConnection(ecr_server.registry, timeout=5)
-    conn.request(
-        "POST",
-        "/",
-        body=b"{}",
-        headers={"X-Amz-Target": "AmazonEC2ContainerRegistry_V20150921.Nope"},
-    )
+    conn.request("POST", "/", body=b"{}", headers=signed_headers(ecr_server.registry, "Nope"))
     answer = conn.getresponse()
     assert answer.status == 400
     assert json.loads(answer.read())["__type"] == "UnknownOperationException"
@@ -197,8 +193,8 @@ def test_a_dropped_connection_fault_closes_the_socket(ecr: FakeECR, ecr_server: 
     ecr.create_repository("app-a")
     rule = ecr.faults.drop_connection("ListImages", times=1)
     conn = http.client.HTTPConnection(ecr_server.registry, timeout=5)
-    target = {"X-Amz-Target": "AmazonEC2ContainerRegistry_V20150921.ListImages"}
-    conn.request("POST", "/", body=json.dumps({"repositoryName": "app-a"}), headers=target)
+    body = json.dumps({"repositoryName": "app-a"}).encode()
+    conn.request("POST", "/", body=body, headers=signed_headers(ecr_server.registry, "ListImages", body))
     with pytest.raises(http.client.RemoteDisconnected):
         conn.getresponse()
     conn.close()

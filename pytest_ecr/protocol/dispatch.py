@@ -93,7 +93,7 @@ def handle(target: str | None, body: bytes, ctx: Context) -> Exchange:
         op = operation(op_name)
         try:
             raw = json.loads(body or b"{}")
-        except ValueError:
+        except (ValueError, RecursionError):  # nested deeper than the parser goes
             raise SerializationException("The request body is not valid JSON") from None
         params = decode.read(op.input_shape, raw, op_name, _fail(error_codes(op))) if op.input_shape else {}
         exchange.params = params

@@ -1,35 +1,55 @@
-"""``pytest-ecr serve``: the fake ECR as a standalone server, for clients in other processes."""
+"""``pytest-ecr serve``: the fake ECR as a standalone server, for clients in other processes.
+
+Bad input ends the command with one line on stderr: a bad option value with argparse's usage
+error (exit status 2, the account and region checked by the pytest options' own validators); a
+seed file that cannot be read or parsed, or a port that cannot be listened on, with
+``pytest-ecr: ...`` (exit status 1).
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import json
+import re
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+from ..config import check_account_id, check_region
 from ..fake import DEFAULT_ACCOUNT, DEFAULT_REGION, FakeECR, FakeError
 from ..seed_schema import SEED_KEYS, SeedError, check_seed
-from .http import EcrServer
+from .http import LOOPBACK, EcrServer
 
 
 def load_seed(path: str) -> dict[str, Any]:
     """A seed file: JSON, or TOML for a ``.toml`` name, with the ``ecr_seed`` marker's arguments
     ``repositories`` (names or CreateRepository parameter dicts), ``images``, ``upstream``,
-    ``account`` and ``region``, checked as a whole: a SystemExit naming the file and each
-    problem's key path."""
-    text = Path(path).read_text(encoding="utf-8")
+    ``account`` and ``region``, checked as a whole: a file that cannot be read, parsed or used
+    exits with one line naming the file (and each problem's key path)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise SystemExit(f"pytest-ecr: {path}: cannot read the seed file: it is not UTF-8 text") from None
+    except OSError as err:
+        raise SystemExit(f"pytest-ecr: {path}: cannot read the seed file: {err.strerror or err}") from None
     if path.endswith(".toml"):
         try:
             tomllib = importlib.import_module("tomllib")
         except ImportError:  # Python 3.10
             raise SystemExit("pytest-ecr: TOML seed files need Python 3.11+; use JSON") from None
-        data: Any = tomllib.loads(text)
+        kind, parse = "TOML", tomllib.loads
     else:
-        data = json.loads(text)
+        kind, parse = "JSON", json.loads
+    try:
+        data: Any = parse(text)
+    except RecursionError:
+        raise SystemExit(f"pytest-ecr: {path}: not valid {kind}: nested too deeply") from None
+    except ValueError as err:  # JSONDecodeError and TOMLDecodeError are ValueErrors
+        raise SystemExit(f"pytest-ecr: {path}: not valid {kind}: {err}") from None
     if not isinstance(data, dict):
         raise SystemExit(f"pytest-ecr: {path}: expected an object with keys among {', '.join(SEED_KEYS)}")
     try:
@@ -39,14 +59,50 @@ def load_seed(path: str) -> dict[str, Any]:
     return data
 
 
+def _checked(check: Callable[[str], str]) -> Callable[[str], str]:
+    """An argparse type from one of the plugin's validators: the same rule, argparse's error."""
+
+    def convert(value: str) -> str:
+        try:
+            return check(value)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+
+    return convert
+
+
+def _port(value: str) -> int:
+    if not re.fullmatch(r"[0-9]{1,5}", value) or int(value) > 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535, got {value!r}")
+    return int(value)
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("pytest-ecr")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree that is not installed
+        return "unknown (not installed)"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # one line, not argparse's usage block: the usage is a --help away
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pytest-ecr", description="A fake Amazon ECR.")
+    parser = _Parser(prog="pytest-ecr", description="A fake Amazon ECR.")
+    parser.add_argument("--version", action="version", version=f"pytest-ecr {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the ECR API and the OCI registry API over HTTP")
-    serve.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
+    serve.add_argument("--port", type=_port, default=0, help="port on 127.0.0.1 (default: any free port)")
     serve.add_argument("--seed", help="JSON or TOML file of repositories and images to create first")
-    serve.add_argument("--account", default=DEFAULT_ACCOUNT, help="the default account id")
-    serve.add_argument("--region", default=DEFAULT_REGION, help="the default region")
+    serve.add_argument(
+        "--account", type=_checked(check_account_id), default=DEFAULT_ACCOUNT, help="the default account id"
+    )
+    serve.add_argument(
+        "--region", type=_checked(check_region), default=DEFAULT_REGION, help="the default region"
+    )
     serve.add_argument("--quiet", action="store_true", help="do not log requests")
     return parser
 
@@ -60,7 +116,12 @@ def main(argv: Sequence[str] | None = None, stop: threading.Event | None = None)
             fake.seed(**load_seed(args.seed))
         except FakeError as err:
             raise SystemExit(f"pytest-ecr: {args.seed}: {err}") from None
-    server = EcrServer(fake, port=args.port, verbose=not args.quiet).start()
+    try:
+        server = EcrServer(fake, port=args.port, verbose=not args.quiet).start()
+    except OSError as err:  # the port is taken, or not ours to bind
+        raise SystemExit(
+            f"pytest-ecr: cannot listen on {LOOPBACK}:{args.port}: {err.strerror or err}"
+        ) from None
     print(
         f"pytest-ecr: ECR API at {server.url} (account {args.account}, region {args.region}); "
         f"OCI registry at {server.registry}; log in with "

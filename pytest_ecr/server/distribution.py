@@ -43,6 +43,9 @@ if TYPE_CHECKING:
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
+#: ``n``: at most ten ASCII digits (int() of thousands of digits is refused by Python itself)
+_PAGE_NUMBER = re.compile(r"[0-9]{1,10}")
+_LARGEST_NUMBER = 2**31 - 1
 SERVICE = "ecr.amazonaws.com"
 _NAME_RE = re.compile(r"[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*")
 #: the routes under /v2/<name>/: the name is everything before the LAST marker that leaves a valid
@@ -176,7 +179,9 @@ def _paged(request: Request, items: list[str]) -> tuple[list[str], dict[str, str
     raw_n = request.param("n")
     if raw_n is None or raw_n == "":
         n = DEFAULT_PAGE
-    elif not raw_n.isdigit():
+    elif not _PAGE_NUMBER.fullmatch(raw_n) or int(raw_n) > _LARGEST_NUMBER:
+        # ASCII digits only (str.isdigit also takes superscripts and Arabic-Indic digits); past the 32-bit
+        # maxResults it maps to is not a number of results either
         raise OciError(400, "PAGINATION_NUMBER_INVALID", "invalid number of results requested")
     else:
         n = int(raw_n)

@@ -18,6 +18,7 @@ import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,13 @@ class _Server(ThreadingHTTPServer):
     owner: EcrServer
 
 
+#: http.server's own 5xx answers to requests it cannot read, as the client errors they are
+_CLIENT_ERRORS: dict[int, int] = {
+    HTTPStatus.NOT_IMPLEMENTED: HTTPStatus.METHOD_NOT_ALLOWED,
+    HTTPStatus.HTTP_VERSION_NOT_SUPPORTED: HTTPStatus.BAD_REQUEST,
+}
+
+
 class _BadRequest(Exception):
     pass
 
@@ -76,6 +84,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         super().handle_one_request()
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # http.server answers a method it has no do_ for with a 501 and an HTTP/2 request line
+        # with a 505: no client input gets a 5xx here
+        code = _CLIENT_ERRORS.get(code, code)
+        super().send_error(code, message, explain)
 
     def do_GET(self) -> None:
         self._serve()

@@ -134,12 +134,16 @@ def _minimum(value: int, minimum: int = 1) -> None:
 
 
 def _has_null(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, dict):
-        return any(_has_null(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_null(v) for v in value)
+    # a walk with its own stack: a client's document may nest deeper than Python recurses
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if item is None:
+            return True
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
     return False
 
 
@@ -296,7 +300,7 @@ def parse(text: str) -> list[Rule]:
     text is not a valid policy."""
     try:
         doc = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # nesting too deep for the parser is malformed too
         raise invalid(NOT_MAPPABLE) from None
     raw_rules = _check_mapping(doc)
     _unknown(doc, _TOP)

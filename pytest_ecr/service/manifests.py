@@ -116,7 +116,7 @@ def _media_type(doc: dict[str, Any], declared: str | None) -> str:
 def parse(text: str, declared_media_type: str | None) -> Manifest:
     try:
         doc = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # nesting too deep for the parser is malformed too
         raise _invalid("Invalid JSON syntax") from None
     if not isinstance(doc, dict):
         raise _invalid("Invalid JSON syntax")

@@ -39,7 +39,7 @@ def _encode(scope_hash: str, key: Any) -> str:
 def _decode(token: str, scope_hash: str) -> Any:
     try:
         data = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
-    except (ValueError, binascii.Error, UnicodeEncodeError):
+    except (ValueError, RecursionError, binascii.Error, UnicodeEncodeError):
         raise _bad_token() from None
     if not isinstance(data, dict) or data.get("s") != scope_hash or "k" not in data:
         raise _bad_token()

@@ -37,7 +37,7 @@ def parse_resource_policy(text: str, *, version_required: bool = False) -> dict[
     placebo ``test_ecr_repo_modify_policy``, whose SetRepositoryPolicy sent none)."""
     try:
         doc = json.loads(text, parse_constant=_not_json)
-    except ValueError:
+    except (ValueError, RecursionError):  # nesting too deep for the parser is malformed too
         return None
     if not isinstance(doc, dict):
         return None
