@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from .mock import mock_ecr
     from .store import UNSUPPORTED_IMAGE, ScanFailure
 
+# The package's version, written only here (pyproject.toml reads it: [tool.setuptools.dynamic]).
+__version__ = "0.1.0"
+
 __all__ = [
     "UNSUPPORTED_IMAGE",
     "FakeECR",
