@@ -22,9 +22,12 @@ sys.path.insert(0, str(ROOT))
 project = "pytest-ecr"
 author = "pytest-ecr developers"
 copyright = "pytest-ecr developers"  # no year: the build must not depend on the date
-_version = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(encoding="utf-8"), re.M)
+# Read, not imported: the package's one written version (pyproject.toml takes it from there too).
+_version = re.search(
+    r'^__version__ = "([^"]+)"', (ROOT / "pytest_ecr" / "__init__.py").read_text(encoding="utf-8"), re.M
+)
 if _version is None:
-    raise RuntimeError("no version in pyproject.toml")
+    raise RuntimeError("no __version__ in pytest_ecr/__init__.py")
 release = version = _version.group(1)
 
 extensions: list[str] = ["sphinx.ext.autodoc"]
@@ -37,12 +40,10 @@ root_doc = "index"
 exclude_patterns = ["_build", "_generated", "Thumbs.db", ".DS_Store"]
 language = "en"
 
-html_theme = "alabaster"
+# furo: its content column scrolls a wide code block sideways instead of cutting it off, and it
+# narrows to a phone's width.
+html_theme = "furo"
 html_title = f"pytest-ecr {release}"
-html_theme_options = {
-    "description": "A fake Amazon ECR for pytest that behaves like the real service",
-    "fixed_sidebar": True,
-}
 html_last_updated_fmt = None  # no build timestamps in pages
 html_copy_source = False
 

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from .server import EcrServer
     from .store import UNSUPPORTED_IMAGE, Repository, ScanFailure
 
+# The package's version, written only here (pyproject.toml reads it: [tool.setuptools.dynamic]).
+__version__ = "0.1.0"
+
 #: public name -> the module defining it; the types the fixtures return are among them
 _WHERE = {
     "FakeECR": "fake",
