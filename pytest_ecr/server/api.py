@@ -6,6 +6,7 @@ so a client over HTTP gets the same bytes, status and headers as one answered in
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from ..faults import ConnectionDropped
@@ -26,3 +27,8 @@ def answer(fake: FakeECR, request: Request) -> Reply:
     except ConnectionDropped:
         return Reply(0, drop=True)
     return Reply(exchange.status, exchange.headers(), exchange.body)
+
+
+def refuse_before_body(fake: FakeECR, headers: Mapping[str, str]) -> Reply | None:
+    """Header-only checks made before the body is read (SigV4 structure: see the signing checks)."""
+    return None
