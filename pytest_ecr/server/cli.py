@@ -11,9 +11,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..calls import CallLog
 from ..fake import DEFAULT_ACCOUNT, DEFAULT_REGION, FakeECR, FakeError
 from .http import EcrServer
 
+#: how many calls (``FakeECR.calls``) and requests (``EcrServer.log``) a long-running server keeps
+DEFAULT_LOG_LIMIT = 1000
 #: what a seed file may hold: the ecr_seed marker's arguments (FakeECR.seed's)
 SEED_KEYS = ("repositories", "images", "upstream", "account", "region")
 
@@ -36,6 +39,12 @@ def load_seed(path: str) -> dict[str, Any]:
     return data
 
 
+def _log_limit(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number of entries, 0 or more, not {text!r}")
+    return int(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pytest-ecr", description="A fake Amazon ECR.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -45,6 +54,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--account", default=DEFAULT_ACCOUNT, help="the default account id")
     serve.add_argument("--region", default=DEFAULT_REGION, help="the default region")
     serve.add_argument("--quiet", action="store_true", help="do not log requests")
+    serve.add_argument(
+        "--log-limit",
+        type=_log_limit,
+        default=DEFAULT_LOG_LIMIT,
+        metavar="N",
+        help=f"keep the last N calls and requests in memory (default: {DEFAULT_LOG_LIMIT})",
+    )
     return parser
 
 
@@ -52,12 +68,13 @@ def main(argv: Sequence[str] | None = None, stop: threading.Event | None = None)
     """Run the server until interrupted (or until ``stop`` is set)."""
     args = _parser().parse_args(argv)
     fake = FakeECR(args.account, args.region)
+    fake.calls = CallLog(args.log_limit)  # a long run keeps the latest calls, not every one
     if args.seed:
         try:
             fake.seed(**load_seed(args.seed))
         except FakeError as err:
             raise SystemExit(f"pytest-ecr: {args.seed}: {err}") from None
-    server = EcrServer(fake, port=args.port, verbose=not args.quiet).start()
+    server = EcrServer(fake, port=args.port, verbose=not args.quiet, log_limit=args.log_limit).start()
     print(
         f"pytest-ecr: ECR API at {server.url} (account {args.account}, region {args.region}); "
         f"OCI registry at {server.registry}; log in with "

@@ -64,9 +64,12 @@ class _Server(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         error = sys.exc_info()[1]
         if isinstance(error, OSError):  # the client went away (reset, broken pipe, timeout)
-            self.owner.note(f"client {client_address[0]}:{client_address[1]} disconnected ({error!r})")
+            self.disconnected(client_address, error)
             return
         super().handle_error(request, client_address)
+
+    def disconnected(self, client_address: Any, error: OSError) -> None:
+        self.owner.note(f"client {client_address[0]}:{client_address[1]} disconnected ({error!r})")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -84,8 +87,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.expects_continue = False
         try:
             first = self.rfile.peek(1)[:1]  # type: ignore[attr-defined]  # a BufferedReader
-        except OSError:
+        except OSError as error:
             self.close_connection = True
+            if not isinstance(error, TimeoutError):  # an idle keep-alive connection timing out
+                self.server.disconnected(self.client_address, error)
             return
         if first and first[0] == _TLS_HANDSHAKE:
             # A TLS ClientHello: answer in plain HTTP, as Go's servers do, and hang up.
