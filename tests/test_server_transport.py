@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import http.client
+import io
 import json
 import socket
 import subprocess
@@ -26,8 +27,9 @@ from helpers import sha256
 
 from pytest_ecr import FakeECR
 from pytest_ecr.calls import LoggedBytes
-from pytest_ecr.server import EcrServer, LoggedRequest
+from pytest_ecr.server import EcrServer, LoggedRequest, bodies
 from pytest_ecr.server import http as server_http
+from pytest_ecr.server.bodies import BadBody, Body, IncompleteBody
 from pytest_ecr.server.messages import Reply
 
 MIB = 1024 * 1024
@@ -356,13 +358,19 @@ def call(conn: http.client.HTTPConnection, headers: dict[str, str], body: bytes)
     return data
 
 
+def connect_with_repository(port: int) -> http.client.HTTPConnection:
+    """A keep-alive connection to the server, whose registry now holds the repository."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    create = json.dumps({"repositoryName": REPO}).encode()
+    call(conn, signed_headers(port, "CreateRepository", create), create)
+    return conn
+
+
 def test_ten_thousand_api_calls_grow_the_server_by_at_most_8_mb(
     served: tuple[subprocess.Popen[str], int],
 ) -> None:
     process, port = served
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    create = b'{"repositoryName": "team/app"}'
-    call(conn, signed_headers(port, "CreateRepository", create), create)
+    conn = connect_with_repository(port)
     headers = signed_headers(port, "DescribeRepositories", b"{}")
     for _ in range(2000):  # warm-up, past the default log limit of 1000 entries
         call(conn, headers, b"{}")
@@ -405,9 +413,7 @@ def test_an_authenticated_upload_costs_one_copy_of_its_bytes(
 ) -> None:
     # The body is spooled, then read once into the part the upload keeps: not held twice.
     process, port = served
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    create = b'{"repositoryName": "team/app"}'
-    call(conn, signed_headers(port, "CreateRepository", create), create)
+    conn = connect_with_repository(port)
     token = json.loads(call(conn, signed_headers(port, "GetAuthorizationToken", b"{}"), b"{}"))
     auth = {"Authorization": "Basic " + token["authorizationData"][0]["authorizationToken"]}
     size = 64 * MIB
@@ -428,3 +434,53 @@ def test_an_authenticated_upload_costs_one_copy_of_its_bytes(
     after = memory(process.pid)["VmHWM"]
     conn.close()
     assert after - before <= size + 32 * MIB, f"peak RSS grew {(after - before) / MIB:.1f} MiB"
+
+
+# -- body framing, without sockets ------------------------------------------------------------------
+
+
+def body(data: bytes, chunked: bool = True, length: str | None = None) -> Body:
+    return Body(io.BufferedReader(io.BytesIO(data)), "chunked" if chunked else None, length)
+
+
+def test_chunked_bodies_are_read_in_pieces_with_their_trailers() -> None:
+    # RFC 9112 section 7.1: chunk sizes in hex, optional extensions after ';', trailer fields
+    framed = b"5;ext=1\r\nhello\r\n7\r\n chunks\r\n0\r\nX-Trailer: 1\r\n\r\n"
+    assert body(framed).read() == b"hello chunks"
+    spool, size = body(b"3\r\nabc\r\n0\r\n\r\n").spool()
+    with spool:
+        assert (spool.read(), size) == (b"abc", 3)
+
+
+@pytest.mark.parametrize(
+    ("framed", "received"),
+    [(b"", 0), (b"5\r\nhel", 3), (b"5\r\nhello", 5), (b"5\r\nhello\r\n", 5), (b"5\r\nhello\r\n0\r\n", 5)],
+    ids=["nothing", "inside a chunk", "before its end of line", "before the next size", "in the trailers"],
+)
+def test_a_cut_chunked_body_is_incomplete(framed: bytes, received: int) -> None:
+    with pytest.raises(IncompleteBody, match="incomplete body") as cut:
+        body(framed).discard()
+    assert cut.value.received == received
+
+
+@pytest.mark.parametrize(
+    ("framed", "problem"),
+    [
+        (b"zz\r\n", "bad chunk size"),
+        (b"-5\r\n", "body too large"),
+        (b"%x\r\n" % (bodies.MAX_BODY + 1), "body too large"),
+        (b"5" * 2000 + b"\r\n", "chunk line too long"),
+    ],
+)
+def test_bad_chunk_framing_is_refused(framed: bytes, problem: str) -> None:
+    with pytest.raises(BadBody, match=problem):
+        body(framed).discard()
+
+
+def test_content_length_bodies() -> None:
+    assert body(b"abcdef", chunked=False, length="4").read() == b"abcd"
+    with pytest.raises(IncompleteBody, match="2 of 4 bytes"):
+        body(b"ab", chunked=False, length="4").read()
+    for bad in ("-1", "4x", str(bodies.MAX_BODY + 1)):
+        with pytest.raises(BadBody, match="bad Content-Length"):
+            body(b"", chunked=False, length=bad)

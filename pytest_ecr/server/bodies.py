@@ -19,6 +19,8 @@ MAX_BODY = 1024 * 1024 * 1024
 PIECE = 64 * 1024
 #: an upload body past this size is spooled to a temporary file until the fake stores it
 SPOOL_IN_MEMORY = 1024 * 1024
+#: the longest chunk-size or trailer line read
+_MAX_LINE = 1024
 
 
 class Reader(Protocol):
@@ -66,9 +68,7 @@ class Body:
             return
         received = 0
         while True:
-            line = self._rfile.readline(1024)
-            if not line.endswith(b"\n"):
-                raise IncompleteBody(received, None)  # cut before or inside a chunk-size line
+            line = self._line(received)
             try:
                 size = int(line.split(b";")[0].strip() or b"x", 16)
             except ValueError:
@@ -76,14 +76,22 @@ class Body:
             if size < 0 or received + size > MAX_BODY:
                 raise BadBody("body too large")
             if size == 0:
-                while (trailer := self._rfile.readline(1024)) not in (b"\r\n", b"\n"):
-                    if not trailer.endswith(b"\n"):
-                        raise IncompleteBody(received, None)
+                while self._line(received) not in (b"\r\n", b"\n"):
+                    pass  # trailers
                 return
             yield from self._exactly(size, received)
             received += size
             if not self._rfile.readline(3).endswith(b"\n"):
                 raise IncompleteBody(received, None)
+
+    def _line(self, received: int) -> bytes:
+        """A chunk-size or trailer line; a line that stops short of its end is a cut body."""
+        line = self._rfile.readline(_MAX_LINE)
+        if line.endswith(b"\n"):
+            return line
+        if len(line) == _MAX_LINE:
+            raise BadBody("chunk line too long")
+        raise IncompleteBody(received, None)
 
     def _exactly(self, size: int, before: int) -> Iterator[bytes]:
         left = size
