@@ -541,7 +541,7 @@ def small_requests_part(results: dict[str, Any]) -> list[str]:
     import small_requests as bench
 
     connections = ", ".join(str(n) for n in bench.CONNECTIONS)
-    anchor = results.get("docker-registry version") or "docker-registry"
+    version = results.get("docker-registry version") or results.get("distribution_skipped", "")
     return [
         *section("Small requests over the server"),
         *paragraph(
@@ -555,13 +555,13 @@ def small_requests_part(results: dict[str, Any]) -> list[str]:
             "server against the same call answered in-process, one call at a time.",
         ),
         *paragraph(
-            f"**Anchors and targets.** Manifest GETs: {anchor}'s rate; the target is at least",
+            "**Anchors and targets.** Manifest GETs: docker-registry's rate; the target is at least",
             f"{bench.MANIFEST_TARGET:g}x it. API calls: the in-process call; the target is at most",
             f"{bench.API_TARGET:g}x its cost. Before TCP_NODELAY, every reply with a body waited on the",
             "client's delayed ACK (about 23 requests/s per connection, issue #16).",
         ),
         *list_table(bench.HEADERS, bench.rows(results), [12, 22, 16, 22, 8, 12]),
-        *paragraph(f"**Result.** {bench.api_sentence(results)}."),
+        *paragraph(f"**Result.** {bench.api_sentence(results)}. {version}."),
     ]
 
 
