@@ -484,3 +484,45 @@ def test_content_length_bodies() -> None:
     for bad in ("-1", "4x", str(bodies.MAX_BODY + 1)):
         with pytest.raises(BadBody, match="bad Content-Length"):
             body(b"", chunked=False, length=bad)
+
+
+@pytest.mark.parametrize("value", ["-1", "x", "1.5", ""])
+def test_serve_refuses_a_bad_log_limit(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from pytest_ecr.server.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", "--log-limit", value])
+    assert exit_.value.code == 2
+    assert "argument --log-limit: expected a whole number of entries, 0 or more" in capsys.readouterr().err
+
+
+def test_serve_bounds_both_logs(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from pytest_ecr.server import cli
+
+    made: list[EcrServer] = []
+
+    class Recorded(EcrServer):
+        def start(self) -> EcrServer:
+            made.append(self)
+            return super().start()
+
+    monkeypatch.setattr(cli, "EcrServer", Recorded)
+    stop = threading.Event()
+    thread = threading.Thread(target=cli.main, args=(["serve", "--quiet", "--log-limit", "2"], stop))
+    thread.start()
+    try:
+        for _ in range(1000):  # until it listens (at most 10 s)
+            if made and made[0]._server is not None:
+                break
+            threading.Event().wait(0.01)
+        client = made[0].client()
+        for n in range(4):
+            client.create_repository(repositoryName=f"r{n}")
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    server = made[0]
+    assert [c.params["repositoryName"] for c in server.fake.calls] == ["r2", "r3"]
+    assert len(server.log) == 2
