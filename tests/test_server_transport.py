@@ -526,3 +526,36 @@ def test_serve_bounds_both_logs(monkeypatch: pytest.MonkeyPatch) -> None:
     server = made[0]
     assert [c.params["repositoryName"] for c in server.fake.calls] == ["r2", "r3"]
     assert len(server.log) == 2
+
+
+def test_concurrent_large_api_bodies_are_read_into_memory_one_at_a_time(
+    served: tuple[subprocess.Popen[str], int],
+) -> None:
+    # Four 48 MiB bodies arrive at once: each is spooled to disk, then read (and refused, it is
+    # not JSON) one at a time under the fake's lock, so peak memory holds one body and its
+    # decoding, not four.
+    process, port = served
+    size, clients = 48 * MIB, 4
+    headers = signed_headers(port, "UploadLayerPart", b"")
+
+    def send(total: int) -> bytes:
+        with socket.create_connection(("127.0.0.1", port), timeout=120) as sock:
+            head = "".join(f"{k}: {v}\r\n" for k, v in headers.items() if k.lower() != "content-length")
+            sock.sendall(
+                f"POST / HTTP/1.1\r\nHost: x\r\n{head}Content-Length: {total}\r\nConnection: close\r\n\r\n".encode()
+            )
+            piece = b" " * MIB
+            for _ in range(total // MIB - 1):
+                sock.sendall(piece)
+            sock.sendall(b" " * (MIB - 1) + b"x")
+            return exchange(sock, b"").split(b"\r\n")[0]
+
+    assert send(2 * MIB).startswith(b"HTTP/1.1 400 ")  # warm-up
+    before = memory(process.pid)["VmHWM"]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(clients) as pool:
+        statuses = list(pool.map(send, [size] * clients))
+    after = memory(process.pid)["VmHWM"]
+    assert all(s.startswith(b"HTTP/1.1 400 ") for s in statuses), statuses
+    assert after - before <= 2 * size + 32 * MIB, f"peak RSS grew {(after - before) / MIB:.1f} MiB"

@@ -1,9 +1,10 @@
 """Request bodies off the socket, in bounded pieces: framed by ``Content-Length`` or chunked.
 
 A body is never read before its request is authenticated (see :mod:`.http`); then it is read
-whole into memory (ECR API JSON), spooled (registry uploads: past :data:`SPOOL_IN_MEMORY` bytes to
-a temporary file, so that concurrent large uploads hold at most that much memory each until the
-fake stores them), or discarded piece by piece (a refused request's body).
+into memory when it declares at most :data:`SPOOL_IN_MEMORY` bytes, spooled otherwise (past that
+size to a temporary file: concurrent large bodies hold at most that much memory each until the
+fake, one request at a time under its lock, reads them), or discarded piece by piece (a refused
+request's body, a body no route takes).
 """
 
 from __future__ import annotations
@@ -58,6 +59,11 @@ class Body:
     @property
     def empty(self) -> bool:
         return self.length == 0
+
+    @property
+    def small(self) -> bool:
+        """Declared to fit in what a spool keeps in memory anyway: read directly."""
+        return self.length is not None and self.length <= SPOOL_IN_MEMORY
 
     def pieces(self) -> Iterator[bytes]:
         """The body in pieces of at most :data:`PIECE` bytes; raises :class:`BadBody` past

@@ -126,9 +126,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if self.expects_continue:
                 self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            if api_call:
+            if body.small:
                 request.body = body.read()
-            elif path.startswith("/v2"):
+            elif api_call or path.startswith("/v2"):
                 request.spool, request.spool_size = body.spool()
             else:
                 body.discard()  # the blob host and unknown routes take no body
@@ -349,6 +349,12 @@ class EcrServer:
         if request.path == "/" or request.path == "":
             if request.method != "POST":
                 return Reply(404, {"Content-Type": "text/plain"}, b"Not Found\n")
+            if request.spool is not None:
+                # Under the lock, one large API body at a time is read into memory: the others
+                # wait in their spools.
+                with self.fake._lock:
+                    request.body = request.content()
+                    return api.answer(self.fake, request)
             return api.answer(self.fake, request)
         # The fake's lock: the registry API reads and writes the same state as API calls.
         with self.fake._lock:
