@@ -1,7 +1,8 @@
-"""Run the seven benchmarks and write ``docs/performance.rst`` from their figures.
+"""Run the eight benchmarks and write ``docs/performance.rst`` from their figures.
 
 Each benchmark runs in its own interpreter (``bench/per_call.py``, ``bench/per_test.py``,
-``bench/collection.py``, ``bench/layer_upload.py``, ``bench/waiter.py``, ``bench/scale.py``, ``bench/registry.py``, one after the other, their
+``bench/collection.py``, ``bench/layer_upload.py``, ``bench/waiter.py``, ``bench/scale.py``, ``bench/registry.py``,
+``bench/small_requests.py``, one after the other, their
 tables printed as they go) and hands its figures back as JSON; this script then renders the page.
 ``--quick`` is passed through.
 
@@ -24,7 +25,16 @@ from typing import Any
 
 import _common
 
-BENCHMARKS = ("per_call", "per_test", "collection", "layer_upload", "waiter", "scale", "registry")
+BENCHMARKS = (
+    "per_call",
+    "per_test",
+    "collection",
+    "layer_upload",
+    "waiter",
+    "scale",
+    "registry",
+    "small_requests",
+)
 DEFAULT_OUTPUT = _common.PROJECT_DIR / "docs" / "performance.rst"
 
 
@@ -527,6 +537,34 @@ def registry_part(results: dict[str, Any]) -> list[str]:
     ]
 
 
+def small_requests_part(results: dict[str, Any]) -> list[str]:
+    import small_requests as bench
+
+    connections = ", ".join(str(n) for n in bench.CONNECTIONS)
+    version = results.get("docker-registry version") or results.get("distribution_skipped", "")
+    return [
+        *section("Small requests over the server"),
+        *paragraph(
+            "**What it measures.** Requests per second on keep-alive connections to ``pytest-ecr serve``",
+            f"(its own process), on {connections} connections at once: a signed DescribeRepositories of a",
+            "registry holding one repository, and a GET of one small OCI manifest, which Debian's",
+            "``docker-registry`` serves too in the same run. The load generator is a minimal HTTP/1.1",
+            "client, one thread per connection, sending the same prepared request over and over and",
+            f"checking every status; {results['requests']:,} requests per measurement, the median of",
+            f"{results['rounds']} rounds. And the cost of one boto3 DescribeRepositories through the",
+            "server against the same call answered in-process, one call at a time.",
+        ),
+        *paragraph(
+            "**Anchors and targets.** Manifest GETs: docker-registry's rate; the target is at least",
+            f"{bench.MANIFEST_TARGET:g}x it. API calls: the in-process call; the target is at most",
+            f"{bench.API_TARGET:g}x its cost. Before TCP_NODELAY, every reply with a body waited on the",
+            "client's delayed ACK (about 23 requests/s per connection, issue #16).",
+        ),
+        *list_table(bench.HEADERS, bench.rows(results), [12, 22, 16, 22, 8, 12]),
+        *paragraph(f"**Result.** {bench.api_sentence(results)}. {version}."),
+    ]
+
+
 def reproduce_part(quick: bool) -> list[str]:
     return [
         *section("Reproducing"),
@@ -536,7 +574,7 @@ def reproduce_part(quick: bool) -> list[str]:
         ),
         "::",
         "",
-        "    python bench/report.py             # the seven benchmarks, then rewrites this page",
+        "    python bench/report.py             # the eight benchmarks, then rewrites this page",
         "    python bench/report.py --quick     # the short run CI makes",
         "    python bench/per_call.py           # one benchmark alone (each takes --quick too)",
         "    python bench/per_test.py",
@@ -565,7 +603,7 @@ def render(results: dict[str, dict[str, Any]], quick: bool) -> str:
         ".. This page is written by ``python bench/report.py``; change the benchmarks, not the page.",
         "",
         *paragraph(
-            "Seven scripts in ``bench/`` measure pytest-ecr's speed. Each compares figures taken in",
+            "Eight scripts in ``bench/`` measure pytest-ecr's speed. Each compares figures taken in",
             "one run, on one machine, with an anchor measured in the same run: absolute times depend on",
             "the machine, ratios much less. Every time is a median of repeated measurements taken",
             "with ``time.perf_counter`` after a warm-up, the variants taking turns so that the machine's",
@@ -580,6 +618,7 @@ def render(results: dict[str, dict[str, Any]], quick: bool) -> str:
         *waiter_part(results["waiter"]),
         *scale_part(results["scale"]),
         *registry_part(results["registry"]),
+        *small_requests_part(results["small_requests"]),
         *reproduce_part(quick),
     ]
     while lines and not lines[-1]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from .names import operation_name, request_members
@@ -11,6 +13,7 @@ from .protocol.dispatch import Exchange
 Call = Exchange
 
 
+_BYTES = (bytes, bytearray, memoryview)
 #: longer bytes values (UploadLayerPart's layerPartBlob) are shown by size in assertion messages
 BRIEF_BYTES = 32
 
@@ -18,7 +21,7 @@ BRIEF_BYTES = 32
 def brief(value: Any) -> str:
     """``repr(value)`` with long bytes values replaced by their size: a failed assertion on a log
     holding layer uploads names the calls without printing megabytes."""
-    if isinstance(value, (bytes, bytearray, memoryview)) and len(value) > BRIEF_BYTES:
+    if isinstance(value, _BYTES) and len(value) > BRIEF_BYTES:
         return f"<{len(value)} bytes>"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k!r}: {brief(v)}" for k, v in value.items()) + "}"
@@ -27,17 +30,36 @@ def brief(value: Any) -> str:
     return repr(value)
 
 
+@dataclass(frozen=True)
+class LoggedBytes:
+    """What the log keeps of a bytes member (UploadLayerPart's ``layerPartBlob``): its size. The
+    fake stores the bytes themselves; a log holding them would double what uploads cost."""
+
+    size: int
+
+    def __repr__(self) -> str:
+        return f"<{self.size} bytes>"
+
+
 class CallLog:
     """``ecr.calls``: every ECR request the fake received from a client, in order (each attempt of
     a retried request is its own entry), including those answered with an error. A sequence of
     :class:`~pytest_ecr.protocol.dispatch.Exchange` (``operation``, ``params``, ``account``,
     ``region``, ``status``, ``response``, ``error_code``, ``error_message``, ``traceback``,
-    ``injected``). The fake's own helpers (``push_image``, ``seed``...) do not appear in it."""
+    ``injected``). The fake's own helpers (``push_image``, ``seed``...) do not appear in it.
+    It keeps the last ``limit`` calls (all if None: the ``ecr`` fixture's), and the size of a
+    bytes member, not its bytes (:class:`LoggedBytes`)."""
 
-    def __init__(self) -> None:
-        self._calls: list[Call] = []
+    def __init__(self, limit: int | None = None) -> None:
+        self._calls: deque[Call] = deque(maxlen=limit)
 
     def append(self, call: Call) -> None:
+        # (layerPartBlob is the model's one blob member, at the top of its request)
+        if any(isinstance(value, _BYTES) for value in call.params.values()):
+            call.params = {
+                name: LoggedBytes(len(value)) if isinstance(value, _BYTES) else value
+                for name, value in call.params.items()
+            }
         self._calls.append(call)
 
     def __iter__(self) -> Iterator[Call]:

@@ -633,8 +633,9 @@ def test_end_to_end_push_like_the_containerd_resolver(ecr: FakeECR, ecr_client, 
     assert [resolver_push_blob(ecr_client, blob) for blob in (config, layer)] == [True, True]
     assert resolver_push_manifest(ecr_client, manifest, "v1")
     # The layer went up as a 10 MiB part and the rest.
+    # (the call log keeps each part's size, not its bytes)
     parts = [c.params["layerPartBlob"] for c in ecr.calls.filter("UploadLayerPart")]
-    assert [len(p) for p in parts] == [len(config), 10 * MIB, len(layer) - 10 * MIB]
+    assert [p.size for p in parts] == [len(config), 10 * MIB, len(layer) - 10 * MIB]
 
     pulled = ecr_client.batch_get_image(repositoryName=REPO, imageIds=[{"imageTag": "v1"}])["images"][0]
     assert pulled["imageManifest"] == manifest

@@ -181,7 +181,8 @@ def test_cli_serves_a_seeded_fake(tmp_path: Path) -> None:
         repositories = client.describe_repositories()["repositories"]
         assert sorted(r["repositoryName"] for r in repositories) == ["app-a", "app-b"]
         assert {r["registryId"] for r in repositories} == {OTHER_ACCOUNT}
-        assert process.stdout.readline().strip() == "POST / -> 200"
+        # the operation named in the request log (issue #16, item 6)
+        assert process.stdout.readline().strip() == "POST / DescribeRepositories -> 200"
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -19,10 +19,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from ..calls import CallLog
 from ..config import check_account_id, check_region
 from ..fake import DEFAULT_ACCOUNT, DEFAULT_REGION, FakeECR, FakeError
 from ..seed_schema import SEED_KEYS, SeedError, check_seed
 from .http import LOOPBACK, EcrServer
+
+#: how many calls (``FakeECR.calls``) and requests (``EcrServer.log``) a long-running server keeps
+DEFAULT_LOG_LIMIT = 1000
 
 
 def load_seed(path: str) -> dict[str, Any]:
@@ -90,6 +94,12 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def _log_limit(text: str) -> int:
+    if not re.fullmatch(r"[0-9]+", text):  # ASCII digits only: str.isdigit takes superscripts too
+        raise argparse.ArgumentTypeError(f"expected a whole number of entries, 0 or more, not {text!r}")
+    return int(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="pytest-ecr", description="A fake Amazon ECR.")
     parser.add_argument("--version", action="version", version=f"pytest-ecr {_version()}")
@@ -104,6 +114,13 @@ def _parser() -> argparse.ArgumentParser:
         "--region", type=_checked(check_region), default=DEFAULT_REGION, help="the default region"
     )
     serve.add_argument("--quiet", action="store_true", help="do not log requests")
+    serve.add_argument(
+        "--log-limit",
+        type=_log_limit,
+        default=DEFAULT_LOG_LIMIT,
+        metavar="N",
+        help=f"keep the last N calls and requests in memory (default: {DEFAULT_LOG_LIMIT})",
+    )
     return parser
 
 
@@ -111,13 +128,14 @@ def main(argv: Sequence[str] | None = None, stop: threading.Event | None = None)
     """Run the server until interrupted (or until ``stop`` is set)."""
     args = _parser().parse_args(argv)
     fake = FakeECR(args.account, args.region)
+    fake.calls = CallLog(args.log_limit)  # a long run keeps the latest calls, not every one
     if args.seed:
         try:
             fake.seed(**load_seed(args.seed))
         except FakeError as err:
             raise SystemExit(f"pytest-ecr: {args.seed}: {err}") from None
     try:
-        server = EcrServer(fake, port=args.port, verbose=not args.quiet).start()
+        server = EcrServer(fake, port=args.port, verbose=not args.quiet, log_limit=args.log_limit).start()
     except OSError as err:  # the port is taken, or not ours to bind
         raise SystemExit(
             f"pytest-ecr: cannot listen on {LOOPBACK}:{args.port}: {err.strerror or err}"

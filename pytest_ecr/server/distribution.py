@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -81,9 +82,9 @@ def _unauthorized(fake: FakeECR, message: str) -> OciError:
     return OciError(401, "UNAUTHORIZED", message, None, **challenge(fake))
 
 
-def _grant_context(fake: FakeECR, request: Request) -> Context:
+def _grant_context(fake: FakeECR, authorization: str | None) -> Context:
     """The context the credential grants: its account and region (the registry host names none)."""
-    scheme, _, credential = (request.header("Authorization") or "").partition(" ")
+    scheme, _, credential = (authorization or "").partition(" ")
     if scheme.lower() != "basic" or not credential.strip():
         raise _unauthorized(fake, "authentication required")
     grant = token_grant(fake.store, credential.strip(), fake.clock.now())
@@ -92,10 +93,20 @@ def _grant_context(fake: FakeECR, request: Request) -> Context:
     return fake.context(grant.account, grant.region, grant.principal or None)
 
 
+def refuse_before_body(fake: FakeECR, headers: Mapping[str, str]) -> Reply | None:
+    """The 401 a ``/v2/`` request gets from its headers alone, before its body is read (every
+    route needs the credential). ``headers`` by lower-case name. The caller holds the fake's lock."""
+    try:
+        _grant_context(fake, headers.get("authorization"))
+    except OciError as err:
+        return err.reply()
+    return None
+
+
 def answer(fake: FakeECR, request: Request) -> Reply:
     """Serve one ``/v2/...`` request. The caller holds the fake's lock."""
     try:
-        ctx = _grant_context(fake, request)
+        ctx = _grant_context(fake, request.header("Authorization"))
         return _route(ctx, request)
     except OciError as err:
         return err.reply()
@@ -269,10 +280,10 @@ def _manifests(ctx: Context, repo: Repository, reference: str, request: Request)
 
 
 def _put_manifest(ctx: Context, repo: Repository, image_id: dict[str, str], request: Request) -> Reply:
-    if len(request.body) > MAX_MANIFEST_BYTES:
+    if request.size > MAX_MANIFEST_BYTES:
         raise OciError(400, "SIZE_INVALID", f"manifest size exceeds the limit of {MAX_MANIFEST_BYTES} bytes")
     try:
-        text = request.body.decode("utf-8")
+        text = request.content().decode("utf-8")
     except UnicodeDecodeError:
         raise OciError(400, "MANIFEST_INVALID", "the manifest is not UTF-8 JSON") from None
     content_type = (request.header("Content-Type") or "").split(";")[0].strip()
@@ -397,7 +408,7 @@ def _session(repo: Repository, upload_id: str) -> _Session:
 
 def _append(ctx: Context, repo: Repository, upload_id: str, request: Request) -> _Session:
     session = _session(repo, upload_id)
-    data = request.body
+    size = request.size
     content_range = request.header("Content-Range")
     first = session.size
     if content_range:
@@ -407,12 +418,14 @@ def _append(ctx: Context, repo: Repository, upload_id: str, request: Request) ->
                 416, "RANGE_INVALID", "invalid content range", None, **_upload_headers(repo, session)
             )
         first = int(match.group(1))
-        if int(match.group(2)) - first + 1 != len(data) and data:
+        if int(match.group(2)) - first + 1 != size and size:
             raise OciError(400, "SIZE_INVALID", "the Content-Range does not match the body's length")
-    if not data:
+    if not size:
         if first != session.size:
             raise OciError(416, "RANGE_INVALID", "out-of-order chunk", None, **_upload_headers(repo, session))
         return session
+    # Read from the spool only now, once: the part the upload keeps is this one bytes object.
+    data = request.content()
     try:
         layers.upload_layer_part(
             ctx,

@@ -5,9 +5,12 @@
 * ``/prod-<region>-starport-layer-bucket.s3...``: the blob host (:mod:`.blobs`), reached as
   ``localhost`` while the registry is ``127.0.0.1``.
 
-Every request body is read in full before it is answered (a 401 must not leave a body in a
-keep-alive connection), and a TLS ClientHello on this plain-HTTP port gets a plain-HTTP 400, which
-is what makes skopeo and podman fall back to HTTP.
+Every request is authenticated from its headers before its body is read: a refused body is
+read and dropped in bounded pieces (a 401 must not leave a body in a keep-alive connection), or
+never sent at all when the client waits for ``100 Continue``; an accepted registry body is spooled
+(see :mod:`.bodies`). Responses leave with ``TCP_NODELAY`` and, when small, in one write, so a
+keep-alive connection never waits on Nagle's algorithm. A TLS ClientHello on this plain-HTTP port
+gets a plain-HTTP 400, which is what makes skopeo and podman fall back to HTTP.
 """
 
 from __future__ import annotations
@@ -15,15 +18,18 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
+import sys
 import threading
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import transport
 from . import api, blobs, distribution
+from .bodies import BadBody, Body, IncompleteBody
 from .messages import Reply, Request
 
 if TYPE_CHECKING:
@@ -32,12 +38,11 @@ if TYPE_CHECKING:
 LOOPBACK = "127.0.0.1"
 #: the host name blob redirects use: another name for the loopback address
 BLOB_HOST_NAME = "localhost"
-#: a request body larger than this is refused. Bodies are held in memory, so this bounds what one
-#: request can cost the test process; a monolithic layer upload of up to 1 GiB passes (ECR takes
-#: layers of up to 52,000 MiB, a size no test should need).
-MAX_BODY = 1024 * 1024 * 1024
+#: a reply with a body up to this size leaves in the same write as its headers
+ONE_WRITE = 64 * 1024
 _TLS_HANDSHAKE = 0x16
 ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_ECR"
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -45,11 +50,27 @@ class LoggedRequest:
     method: str
     path: str
     status: int
+    #: the ECR API operation (``X-Amz-Target``'s), None for registry and blob requests
+    operation: str | None = None
+
+    def __str__(self) -> str:
+        operation = f" {self.operation}" if self.operation else ""
+        return f"{self.method} {self.path}{operation} -> {self.status}"
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     owner: EcrServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError):  # the client went away (reset, broken pipe, timeout)
+            self.disconnected(client_address, error)
+            return
+        super().handle_error(request, client_address)
+
+    def disconnected(self, client_address: Any, error: OSError) -> None:
+        self.owner.note(f"client {client_address[0]}:{client_address[1]} disconnected ({error!r})")
 
 
 #: http.server's own 5xx answers to requests it cannot read, as the client errors they are
@@ -59,21 +80,25 @@ _CLIENT_ERRORS: dict[int, int] = {
 }
 
 
-class _BadRequest(Exception):
-    pass
-
-
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
     #: seconds an idle or stalled connection may hold a thread
     timeout = 30
+    #: TCP_NODELAY on every accepted socket: a reply's last segment leaves without waiting for the
+    #: client's (delayed) ACK of the one before
+    disable_nagle_algorithm = True
+    #: the request carries ``Expect: 100-continue``; the 100 goes out once its headers pass
+    expects_continue = False
 
     def handle_one_request(self) -> None:
+        self.expects_continue = False
         try:
             first = self.rfile.peek(1)[:1]  # type: ignore[attr-defined]  # a BufferedReader
-        except OSError:
+        except OSError as error:
             self.close_connection = True
+            if not isinstance(error, TimeoutError):  # an idle keep-alive connection timing out
+                self.server.disconnected(self.client_address, error)
             return
         if first and first[0] == _TLS_HANDSHAKE:
             # A TLS ClientHello: answer in plain HTTP, as Go's servers do, and hang up.
@@ -91,87 +116,95 @@ class _Handler(BaseHTTPRequestHandler):
         code = _CLIENT_ERRORS.get(code, code)
         super().send_error(code, message, explain)
 
+    def handle_expect_100(self) -> bool:
+        self.expects_continue = True  # answered in _serve, after the checks made on headers alone
+        return True
+
     def do_GET(self) -> None:
         self._serve()
 
     do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_GET
 
-    def _read_body(self) -> bytes:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks: list[bytes] = []
-            total = 0
-            while True:
-                line = self.rfile.readline(1024)
-                try:
-                    size = int(line.split(b";")[0].strip() or b"x", 16)
-                except ValueError:
-                    raise _BadRequest("bad chunk size") from None
-                total += size
-                if size < 0 or total > MAX_BODY:
-                    raise _BadRequest("body too large")
-                if size == 0:
-                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                        pass  # trailers
-                    return b"".join(chunks)
-                chunk = self.rfile.read(size)
-                if len(chunk) < size:
-                    raise ConnectionError("connection closed in the middle of a chunk")
-                chunks.append(chunk)
-                self.rfile.readline(3)
-        raw = self.headers.get("Content-Length") or "0"
-        if not raw.strip().isdigit() or int(raw) > MAX_BODY:
-            raise _BadRequest("bad Content-Length")
-        length = int(raw)
-        body = self.rfile.read(length)
-        if len(body) < length:
-            # An interrupted request is never answered, so it leaves nothing behind.
-            raise ConnectionError("connection closed before the end of the body")
-        return body
-
     def _serve(self) -> None:
         owner = self.server.owner
+        path, _, query = self.path.partition("?")
+        headers = _header_dict(self.headers.items())
+        api_call = self.command == "POST" and path in ("/", "")
+        operation = _operation(headers) if api_call else None
+        request = Request(self.command, path, query, headers, b"", owner.registry, owner.blob_host)
         try:
-            body = self._read_body()
-        except _BadRequest as bad:
+            body = Body(self.rfile, headers.get("transfer-encoding"), headers.get("content-length"))
+            refusal = owner.refuse_before_body(self.command, path, headers)
+            if refusal is not None:
+                self._refuse(body, refusal, operation)
+                return
+            if self.expects_continue:
+                self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            if body.small:
+                request.body = body.read()
+            elif api_call or path.startswith("/v2"):
+                request.spool, request.spool_size = body.spool()
+            else:
+                body.discard()  # the blob host and unknown routes take no body
+        except BadBody as bad:
             self.close_connection = True
+            owner.record(LoggedRequest(self.command, self.path, 400, operation))
             self._send(Reply(400, {"Content-Type": "text/plain"}, f"{bad}\n".encode()))
             return
-        except (ConnectionError, OSError, ValueError):
+        except IncompleteBody as cut:
+            # Never answered: nothing of the request reaches the fake.
             self.close_connection = True
+            owner.note(f"{self.command} {self.path} -> {cut}; connection closed")
             return
-        path, _, query = self.path.partition("?")
-        request = Request(
-            self.command,
-            path,
-            query,
-            _header_dict(self.headers.items()),
-            body,
-            owner.registry,
-            owner.blob_host,
-        )
-        reply = owner.answer(request)
-        owner.log.append(LoggedRequest(self.command, self.path, reply.status))
-        if owner.verbose:
-            print(f"{self.command} {self.path} -> {reply.status}", flush=True)
+        try:
+            reply = owner.answer(request)
+        finally:
+            if request.spool is not None:
+                request.spool.close()
+        owner.record(LoggedRequest(self.command, self.path, reply.status, operation))
         if reply.drop:
             self.close_connection = True
             return
         self._send(reply)
 
+    def _refuse(self, body: Body, refusal: Reply, operation: str | None) -> None:
+        """Answer ``refusal`` keeping none of the body: a client waiting for ``100 Continue``
+        never sends it (the connection closes); any other body is read and dropped."""
+        self.server.owner.record(LoggedRequest(self.command, self.path, refusal.status, operation))
+        if not body.empty:
+            if self.expects_continue:
+                self.close_connection = True
+            else:
+                body.discard()
+        self._send(refusal)
+
     def _send(self, reply: Reply) -> None:
-        self.send_response(reply.status)
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
         length = reply.head_length if reply.head_length is not None else len(reply.body)
-        self.send_header("Content-Length", str(length))
+        phrase = self.responses.get(reply.status, ("",))[0]
+        lines = [
+            f"{self.protocol_version} {reply.status} {phrase}",
+            f"Server: {self.version_string()}",
+            f"Date: {self.date_time_string()}",
+            *(f"{name}: {value}" for name, value in reply.headers.items()),
+            f"Content-Length: {length}",
+        ]
         if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(reply.body)
+            lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        body = b"" if self.command == "HEAD" else reply.body
+        if len(body) <= ONE_WRITE:
+            self.wfile.write(head + body)  # one write: nothing for Nagle's algorithm to hold back
+        else:
+            self.wfile.write(head)
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the server keeps its own log (EcrServer.log), printed by the CLI
+
+
+def _operation(headers: Mapping[str, str]) -> str:
+    """The operation an ECR API request names, for the log (``-`` when it names none)."""
+    return (headers.get("x-amz-target") or "").rpartition(".")[2][:64] or "-"
 
 
 def _header_dict(items: list[tuple[str, str]]) -> dict[str, str]:
@@ -192,10 +225,13 @@ class EcrServer:
     registry, the same for every account: the credential picks the account.
     """
 
-    def __init__(self, fake: FakeECR, port: int = 0, verbose: bool = False) -> None:
+    def __init__(
+        self, fake: FakeECR, port: int = 0, verbose: bool = False, log_limit: int | None = None
+    ) -> None:
         self.fake = fake
         self.verbose = verbose
-        self.log: list[LoggedRequest] = []
+        #: the requests served, oldest first: the last ``log_limit`` of them (all if None)
+        self.log: deque[LoggedRequest] = deque(maxlen=log_limit)
         #: tracebacks of requests the server failed on (its own bugs; answered 500)
         self.errors: list[str] = []
         self._login: tuple[str, str] | None = None
@@ -295,21 +331,57 @@ class EcrServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def record(self, entry: LoggedRequest) -> None:
+        self.log.append(entry)
+        if self.verbose:
+            print(entry, flush=True)
+
+    def note(self, line: str) -> None:
+        """One line about a request that was not answered (a client disconnect, a cut body)."""
+        if self.verbose:
+            print(f"pytest-ecr: {line}", file=sys.stderr, flush=True)
+
+    def refuse_before_body(self, method: str, path: str, headers: Mapping[str, str]) -> Reply | None:
+        """The answer a request gets from its headers alone (``headers`` by lower-case name), or
+        None when its body should be read."""
+
+        def check() -> Reply | None:
+            if path in ("/", ""):
+                return api.refuse_before_body(self.fake, headers) if method == "POST" else None
+            if path.startswith("/v2"):
+                with self.fake._lock:
+                    return distribution.refuse_before_body(self.fake, headers)
+            return None
+
+        return self._guarded(check)
+
     def answer(self, request: Request) -> Reply:
         """Route one request (no sockets: tests of the routes may call this directly)."""
+        return self._guarded(lambda: self._route(request))
+
+    def _route(self, request: Request) -> Reply:
+        if request.path == "/" or request.path == "":
+            if request.method != "POST":
+                return Reply(404, {"Content-Type": "text/plain"}, b"Not Found\n")
+            if request.spool is not None:
+                # Under the lock, one large API body at a time is read into memory: the others
+                # wait in their spools.
+                with self.fake._lock:
+                    request.body = request.content()
+                    return api.answer(self.fake, request)
+            return api.answer(self.fake, request)
+        # The fake's lock: the registry API reads and writes the same state as API calls.
+        with self.fake._lock:
+            self.fake.settle_due()  # as FakeECR.handle does for API requests
+            if request.path.startswith("/v2"):
+                return distribution.answer(self.fake, request)
+            if blobs.is_blob_path(request.path):
+                return blobs.answer(self.fake, request)
+        return Reply(404, {"Content-Type": "text/plain"}, b"Not Found\n")
+
+    def _guarded(self, serve: Callable[[], _T]) -> _T | Reply:
         try:
-            if request.path == "/" or request.path == "":
-                if request.method != "POST":
-                    return Reply(404, {"Content-Type": "text/plain"}, b"Not Found\n")
-                return api.answer(self.fake, request)
-            # The fake's lock: the registry API reads and writes the same state as API calls.
-            with self.fake._lock:
-                self.fake.settle_due()  # as FakeECR.handle does for API requests
-                if request.path.startswith("/v2"):
-                    return distribution.answer(self.fake, request)
-                if blobs.is_blob_path(request.path):
-                    return blobs.answer(self.fake, request)
-            return Reply(404, {"Content-Type": "text/plain"}, b"Not Found\n")
+            return serve()
         except Exception as exc:  # a bug of the fake: answer 500 and keep serving
             import traceback
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import IO
 from urllib.parse import parse_qs
 
 
@@ -19,9 +20,24 @@ class Request:
     registry: str = ""
     #: host:port of the "pre-signed" blob host
     blob_host: str = ""
+    #: a registry request's body, spooled (see :mod:`.bodies`) instead of held in ``body``
+    spool: IO[bytes] | None = None
+    spool_size: int = 0
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
+
+    @property
+    def size(self) -> int:
+        """The body's length in bytes, read or not."""
+        return self.spool_size if self.spool is not None else len(self.body)
+
+    def content(self) -> bytes:
+        """The whole body in memory (read from the spool once it is wanted)."""
+        if self.spool is None:
+            return self.body
+        self.spool.seek(0)
+        return self.spool.read()
 
     def param(self, name: str) -> str | None:
         values = parse_qs(self.query, keep_blank_values=True).get(name)

@@ -25,6 +25,23 @@ def _statement_ok(statement: Any) -> bool:
     )
 
 
+#: IAM's policy grammar nests at most seven containers deep (document, Statement list, statement,
+#: Condition, operator, key, value list): anything deeper is no policy, and is refused before the
+#: (recursive) writer of ECR's layout sees it
+MAX_NESTING = 16
+
+
+def _nesting(doc: Any) -> int:
+    deepest, stack = 0, [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            deepest = max(deepest, depth)
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def _not_json(constant: str) -> Any:
     # Python reads NaN and Infinity, which are not JSON (and would not survive being written back).
     raise ValueError(constant)
@@ -39,7 +56,7 @@ def parse_resource_policy(text: str, *, version_required: bool = False) -> dict[
         doc = json.loads(text, parse_constant=_not_json)
     except (ValueError, RecursionError):  # nesting too deep for the parser is malformed too
         return None
-    if not isinstance(doc, dict):
+    if not isinstance(doc, dict) or _nesting(doc) > MAX_NESTING:
         return None
     if doc.get("Version") not in POLICY_VERSIONS and ("Version" in doc or version_required):
         return None
