@@ -486,3 +486,60 @@ def test_scan_completion_time_is_virtual(ecr, ecr_client, ecr_clock):
     completed = start + timedelta(seconds=ecr.options.scan_seconds)
     # Sent in whole seconds (aws-cli describe-image-scan-findings.rst: 1579839105.0).
     assert done["imageScanFindings"]["imageScanCompletedAt"] == completed.replace(microsecond=0)
+
+
+# -- the scan in DescribeImages -------------------------------------------------------------------
+# Basic scanning puts imageScanStatus and imageScanFindingsSummary in DescribeImages' image details;
+# enhanced scanning does not (aws/containers-roadmap#1662: describe-images "does not provide the
+# imageScanStatus and imageScanFindingsSummary in the output when describing registries using
+# enhanced scanning, but it does provides this output in the standard scanning").
+
+
+def _detail(ecr_client, tag: str = "v1") -> dict:
+    (detail,) = ecr_client.describe_images(repositoryName="app", imageIds=[{"imageTag": tag}])["imageDetails"]
+    return detail
+
+
+@pytest.mark.ecr_time("2026-01-01T00:00:00Z")
+@pytest.mark.ecr_seed(images={"app": [{"tags": ["v1"], "findings": [HIGH, LOW, dict(HIGH, name="CVE-3")]}]})
+def test_describe_images_carries_a_basic_scan(ecr, ecr_client, ecr_clock):
+    before = _detail(ecr_client)
+    assert not {"imageScanStatus", "imageScanFindingsSummary"} & set(before)  # never scanned
+    ecr_client.start_image_scan(repositoryName="app", imageId={"imageTag": "v1"})
+    running = _detail(ecr_client)
+    assert running["imageScanStatus"] == {"status": "IN_PROGRESS"}
+    assert "imageScanFindingsSummary" not in running
+    ecr_clock.advance(seconds=ecr.options.scan_seconds)
+    done = _detail(ecr_client)
+    assert done["imageScanStatus"] == {
+        "status": "COMPLETE",
+        "description": "The scan was completed successfully.",
+    }
+    summary = done["imageScanFindingsSummary"]
+    assert summary["findingSeverityCounts"] == {"HIGH": 2, "LOW": 1}
+    completed = ecr_client.describe_image_scan_findings(repositoryName="app", imageId={"imageTag": "v1"})
+    assert summary["imageScanCompletedAt"] == completed["imageScanFindings"]["imageScanCompletedAt"]
+    assert summary["imageScanCompletedAt"].timestamp() == 1767225600 + ecr.options.scan_seconds
+    assert summary["vulnerabilitySourceUpdatedAt"] == summary["imageScanCompletedAt"]
+
+
+@pytest.mark.ecr_seed(images={"app": [{"tags": ["v1"], "findings": UNSUPPORTED_IMAGE}]})
+def test_describe_images_carries_a_failed_basic_scan(ecr, ecr_client, ecr_clock):
+    ecr_client.start_image_scan(repositoryName="app", imageId={"imageTag": "v1"})
+    ecr_clock.advance(seconds=ecr.options.scan_seconds)
+    detail = _detail(ecr_client)
+    assert detail["imageScanStatus"] == {
+        "status": "FAILED",
+        "description": "UnsupportedImageError: The operating system and/or package manager are not supported.",
+    }
+    assert "imageScanFindingsSummary" not in detail
+
+
+def test_describe_images_leaves_out_an_enhanced_scan(ecr, ecr_client, ecr_clock):
+    ecr_client.put_registry_scanning_configuration(scanType="ENHANCED", rules=rules(("SCAN_ON_PUSH", ["*"])))
+    ecr.create_repository("app")
+    ecr.push_image("app", "v1", findings=[{"severity": "CRITICAL", "title": "CVE-2026-9 - openssl"}])
+    ecr_clock.advance(seconds=ecr.options.scan_seconds)
+    scanned = ecr_client.describe_image_scan_findings(repositoryName="app", imageId={"imageTag": "v1"})
+    assert scanned["imageScanStatus"]["status"] == "ACTIVE"  # the scan did happen
+    assert not {"imageScanStatus", "imageScanFindingsSummary"} & set(_detail(ecr_client))

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..store import Blob, Image, Repository
-from . import manifests
+from . import manifests, scan_results
 from .context import Context
 from .conversion import negotiate
 from .errors import (
@@ -466,6 +466,7 @@ def detail(repo: Repository, image: Image) -> dict[str, Any]:
         "imageStatus": image.status,
         "lastArchivedAt": image.last_archived_at,
         "lastActivatedAt": image.last_activated_at,
+        **scan_results.detail_members(image.scan),
     }
 
 

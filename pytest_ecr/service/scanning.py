@@ -11,7 +11,6 @@ description, without findings.
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from ..agenda import Job
@@ -31,6 +30,7 @@ from .images import ImageId, require_image
 from .pagination import page
 from .reactions import IMAGE_ACTIVATED, IMAGE_PUSHED, subscribe
 from .registry import operation
+from .scan_results import COMPLETE_DESCRIPTION, severity_counts
 from .timeline import for_repository, repository, runs
 from .wildcards import wildcard_match
 
@@ -40,7 +40,6 @@ REGISTRY_SCAN_QUOTA = 100_000
 SCANNABLE_CONFIGS = frozenset(
     {"application/vnd.docker.container.image.v1+json", "application/vnd.oci.image.config.v1+json"}
 )
-COMPLETE_DESCRIPTION = "The scan was completed successfully."
 DEFAULT_CONFIGURATION: dict[str, Any] = {"scanType": "BASIC", "rules": []}
 
 
@@ -262,16 +261,6 @@ def start_image_scan(
 
 
 #: the order of ``finding-severity-counts`` / ``findingSeverityCounts`` (the FindingSeverity enum)
-SEVERITY_ORDER = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
-
-
-def severity_counts(findings: list[dict[str, Any]]) -> dict[str, int]:
-    """Findings by severity, only the severities present, most severe first."""
-    counts = Counter(str(f.get("severity", "UNDEFINED")) for f in findings)
-    rank = {severity: n for n, severity in enumerate(SEVERITY_ORDER)}
-    return {s: counts[s] for s in sorted(counts, key=lambda s: rank.get(s, len(rank)))}
-
-
 def _settle(ctx: Context, repo: Repository, image: Image, scan: Scan) -> bool:
     """Whether ``scan`` is complete now; resolves its findings the first time it is (and a basic
     scan that completes sends its ``ECR Image Scan`` event, dated when it completed)."""
