@@ -21,8 +21,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import botocore
 import pytest
 from botocore.model import StructureShape
+from packaging.version import Version
 
 from pytest_ecr.protocol.model import service_model
 from pytest_ecr.protocol.timestamps import PRECISION
@@ -61,7 +63,12 @@ def test_every_timestamp_member_of_the_model_has_a_decided_precision() -> None:
         for member, member_shape in shape.members.items()
         if member_shape.type_name == "timestamp"
     }
-    assert members == set(PRECISION)
+    # Every timestamp member of the installed model is decided; the table may also hold members
+    # newer than an old model (botocore 1.41.0, the oldest supported, lacks some), but none that
+    # the model has dropped: checked against the newest botocore in the other environments.
+    assert members <= set(PRECISION), sorted(members - set(PRECISION))
+    if Version(botocore.__version__) >= Version("1.44.8"):  # the model the table was written from
+        assert members == set(PRECISION), sorted(set(PRECISION) - members)
 
 
 @pytest.mark.ecr_time(MOMENT)
