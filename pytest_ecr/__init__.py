@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .mock import mock_ecr
     from .seed_schema import SeedError
     from .server import EcrServer
+    from .snapshot import Snapshot
     from .store import UNSUPPORTED_IMAGE, Repository, ScanFailure
 
 #: public name -> the module defining it; the types the fixtures return are among them
@@ -39,6 +40,7 @@ _WHERE = {
     "SeedError": "seed_schema",
     "Repository": "store",
     "ScanFailure": "store",
+    "Snapshot": "snapshot",
     "UNSUPPORTED_IMAGE": "store",
     "mock_ecr": "mock",
 }
@@ -61,6 +63,7 @@ __all__ = [
     "RepositoryHandle",
     "ScanFailure",
     "SeedError",
+    "Snapshot",
     "mock_ecr",
 ]
 
