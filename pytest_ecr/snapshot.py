@@ -186,6 +186,19 @@ def _registry_copy(reg: Registry, memo: Memo, repositories: dict[str, Repository
     return new
 
 
+def _referred(job: Job) -> list[tuple[str, str, str]]:
+    """The repositories (account, region, name) whose objects a job's payload may hold: the
+    job's own (repository jobs carry its name first), or a replication's source and destination."""
+    payload = job.payload
+    if isinstance(payload, tuple) and payload and isinstance(payload[0], str):
+        return [(job.account, job.region, payload[0])]
+    repository = getattr(payload, "repository", "")
+    if not repository:
+        return []
+    source = (payload.source_account, payload.source_region, repository)
+    return [source, (*payload.destination, repository)]
+
+
 def _counter_value(owner: Any, attribute: str) -> int:
     """The next number of the counter ``owner.attribute``, which goes on from it unchanged."""
     value = next(getattr(owner, attribute))
@@ -200,6 +213,15 @@ def take_snapshot(fake: FakeECR) -> Snapshot:
     fake.settle_due()
     store = fake.store
     memo: Memo = {}
+    # Jobs still shared with the snapshot the fake was restored from are copied into the fake
+    # first, and so is every repository a job refers to: a job's payload and its repository must
+    # come out of one copy, or the job would no longer find its scan, policy or images.
+    entries = store.agenda.entries()
+    for _, _, job in entries:
+        for account, region, name in _referred(job):
+            reg = store.registries.get((account, region))
+            if reg is not None and name in reg.repositories:
+                reg.repositories[name]  # the look-up is the copy
     registries = {}
     for key, reg in store.registries.items():
         repositories: dict[str, Repository] = {}
@@ -207,8 +229,7 @@ def take_snapshot(fake: FakeECR) -> Snapshot:
             shared = reg.repositories.shared(name) if isinstance(reg.repositories, CopyOnAccess) else None
             repositories[name] = shared or copy.deepcopy(reg.repositories[name], memo)
         registries[key] = _registry_copy(reg, memo, repositories)
-    # (jobs still shared with a snapshot the fake was restored from are first copied into it)
-    jobs = tuple((due, seq, copy.deepcopy(job, memo)) for due, seq, job in store.agenda.entries())
+    jobs = tuple((due, seq, copy.deepcopy(job, memo)) for due, seq, job in entries)
     return Snapshot(
         account=fake.account_id,
         region=fake.region,

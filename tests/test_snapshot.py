@@ -439,3 +439,28 @@ def test_a_deep_copy_of_an_image_table_carries_its_indexes_apart() -> None:
     assert table.parents(children[0]) == [index.digest]
     assert copied.parents(children[0]) == []
     assert index.digest in table
+
+
+def _scanned_after_two_hours(fake: FakeECR) -> set[str]:
+    fake.clock.advance(2 * HOUR)
+    return {e["detail"]["image-digest"] for e in fake.events.filter("ECR Image Scan")}
+
+
+def test_pending_work_survives_a_snapshot_of_a_restored_fake(
+    ecr: FakeECR, seeded: tuple[Snapshot, dict[Any, Any]]
+) -> None:
+    """Jobs copied out of the snapshot (listing them copies them) while their repository is still
+    shared: the second snapshot must keep each job with its repository's objects, so each scan
+    job still completes its image's scan (and sends its event) as after a plain restore."""
+    snapshot, state = seeded
+    ecr.restore(snapshot)
+    expected = _scanned_after_two_hours(ecr)
+    assert len(expected) >= 3  # the pushes to the scan-on-push repository
+    ecr.restore(snapshot)
+    assert {job.kind for job in ecr.store.agenda.jobs()} >= {"scan", "replication"}
+    again = ecr.snapshot()
+    ecr.restore(again)
+    assert fingerprint(ecr) == state
+    assert _scanned_after_two_hours(ecr) == expected
+    replica = ecr.client(REPLICA_REGION).describe_images(repositoryName="app")["imageDetails"]
+    assert len(replica) == len(state[REGION, "app", "images"])
