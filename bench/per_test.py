@@ -157,12 +157,7 @@ class Floor:
         _common.check(not _hook.ACTIVE, "a FakeECR is active: it would answer instead of the floor")
         answered = self.answered
         start = time.perf_counter()
-        client = self.session.client(
-            "ecr",
-            region_name=REGION,
-            aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
-            aws_secret_access_key="bench-secret",
-        )
+        client = _common.make_client(REGION, self.session)
         client.meta.events.register_first("before-send.ecr", self.answer)
         created = client.create_repository(repositoryName=REPOSITORY)
         elapsed = time.perf_counter() - start

@@ -29,15 +29,27 @@ import dataclasses
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 from .agenda import Job
+from .clock import Clock
 from .store import Registry, Repository, Store
 
-if TYPE_CHECKING:
-    from .fake import FakeECR
-
 Memo = dict[int, Any]
+
+
+class FakeECR(Protocol):
+    """What a snapshot takes from and restores into (:class:`pytest_ecr.FakeECR`, which imports
+    this module)."""
+
+    account_id: str
+    region: str
+    store: Store
+    clock: Clock
+    _lock: Any
+    _image_counter: Any
+
+    def settle_due(self) -> None: ...
 
 
 class SnapshotLeak(RuntimeError):

@@ -28,49 +28,23 @@ HOUR = 3600.0
 #: a first layer part: every part but the last must be at least 5 MiB (LayerPartTooSmallException)
 PART = b"x" * (5 * 1024 * 1024)
 
-POLICY = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "pull",
-                "Effect": "Allow",
-                "Principal": {"AWS": "arn:aws:iam::210987654321:root"},
-                "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-            }
-        ],
-    }
-)
+
+def _policy(sid: str, actions: list[str], **resource: str) -> str:
+    statement = {"Sid": sid, "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::210987654321:root"}}
+    return json.dumps({"Version": "2012-10-17", "Statement": [{**statement, "Action": actions, **resource}]})
+
+
+POLICY = _policy("pull", ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"])
 # the registry policy form of the ECR User Guide's "Private registry permissions" (replication)
-REGISTRY_POLICY = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "replicate",
-                "Effect": "Allow",
-                "Principal": {"AWS": "arn:aws:iam::210987654321:root"},
-                "Action": ["ecr:CreateRepository", "ecr:ReplicateImage"],
-                "Resource": f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/*",
-            }
-        ],
-    }
+REGISTRY_POLICY = _policy(
+    "replicate",
+    ["ecr:CreateRepository", "ecr:ReplicateImage"],
+    Resource=f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/*",
 )
-LIFECYCLE = json.dumps(
-    {
-        "rules": [
-            {
-                "rulePriority": 1,
-                "selection": {
-                    "tagStatus": "untagged",
-                    "countType": "sinceImagePushed",
-                    "countUnit": "days",
-                    "countNumber": 1,
-                },
-                "action": {"type": "expire"},
-            }
-        ]
-    }
+# expire untagged images a day after their push (the ECR User Guide's lifecycle policy examples)
+LIFECYCLE = (
+    '{"rules": [{"rulePriority": 1, "action": {"type": "expire"}, "selection": {"tagStatus": "untagged", '
+    '"countType": "sinceImagePushed", "countUnit": "days", "countNumber": 1}}]}'
 )
 
 
@@ -192,6 +166,13 @@ def seeded() -> Iterator[tuple[Snapshot, dict[Any, Any]]]:
         source.clock.advance(60)  # an offset the restore must bring back
         state = fingerprint(source)
         yield source.snapshot(), state
+
+
+@pytest.fixture
+def restored(ecr: FakeECR, seeded: tuple[Snapshot, dict[Any, Any]]) -> FakeECR:
+    """The documented per-test half of the pattern: the test's ``ecr``, restored."""
+    ecr.restore(seeded[0])
+    return ecr
 
 
 def test_the_seeded_state_has_every_kind_of_state(seeded: tuple[Snapshot, dict[Any, Any]]) -> None:
@@ -331,23 +312,16 @@ def test_a_snapshot_of_a_restored_fake_shares_what_was_not_touched(
     assert len(ecr.repository("big").images) == 200
 
 
-def test_images_pushed_after_a_restore_are_new_images(
-    ecr: FakeECR, seeded: tuple[Snapshot, dict[Any, Any]]
-) -> None:
-    snapshot, _ = seeded
-    ecr.restore(snapshot)
+def test_images_pushed_after_a_restore_are_new_images(restored: FakeECR) -> None:
+    ecr = restored
     before = set(ecr.repository("big").images)
     fresh = ecr.push_images("big", 3)
     assert not before & set(fresh)
     assert len(ecr.repository("big").images) == 203
 
 
-def test_a_shared_repository_reached_around_the_copy_fails_loudly(
-    ecr: FakeECR, seeded: tuple[Snapshot, dict[Any, Any]]
-) -> None:
-    snapshot, _ = seeded
-    ecr.restore(snapshot)
-    repositories = ecr.store.registry(ACCOUNT, REGION).repositories
+def test_a_shared_repository_reached_around_the_copy_fails_loudly(restored: FakeECR) -> None:
+    repositories = restored.store.registry(ACCOUNT, REGION).repositories
     placeholder = dict.__getitem__(repositories, "big")  # what a path around the accessors would get
     with pytest.raises(SnapshotLeak, match="repository 'big' of a restored snapshot"):
         placeholder.images  # noqa: B018
