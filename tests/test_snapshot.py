@@ -438,3 +438,19 @@ def test_pending_work_survives_a_snapshot_of_a_restored_fake(
     assert _scanned_after_two_hours(ecr) == expected
     replica = ecr.client(REPLICA_REGION).describe_images(repositoryName="app")["imageDetails"]
     assert len(replica) == len(state[REGION, "app", "images"])
+
+
+def test_registry_settings_are_the_tests_own_after_a_restore(
+    restored: FakeECR, seeded: tuple[Snapshot, dict[Any, Any]]
+) -> None:
+    """The registry's scan start times (its basic-scan quota) and settings are copies: a scan
+    started after the restore counts in this test only."""
+    snapshot, _ = seeded
+    kept = snapshot.registries[ACCOUNT, REGION]
+    starts = list(kept.scan_starts)
+    assert len(starts) >= 3  # the scan-on-push pushes
+    restored.client().start_image_scan(repositoryName="big", imageId={"imageTag": "v1"})
+    assert len(restored.store.registry(ACCOUNT, REGION).scan_starts) == len(starts) + 1
+    assert kept.scan_starts == starts
+    restored.store.registry(ACCOUNT, REGION).replication_rules.clear()
+    assert kept.replication_rules[0]["destinations"] == [{"region": REPLICA_REGION, "registryId": ACCOUNT}]
