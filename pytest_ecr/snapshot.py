@@ -152,7 +152,7 @@ class CopyOnAccess(dict[str, Repository]):
         return {name: copy.deepcopy(self._own(name), memo) for name in list(self)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: it is a value of its own
 class Snapshot:
     """The whole state of a fake at one moment (:meth:`FakeECR.snapshot`): repositories, images,
     tags, blobs, uploads, policies and every registry setting, authorization tokens, upstream
