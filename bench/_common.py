@@ -120,11 +120,12 @@ def check(condition: bool, message: str) -> None:
         raise BenchError(message)
 
 
-def make_client(region: str = "us-east-1") -> Any:
-    """The same plain boto3 ECR client for every backend (explicit fake credentials)."""
+def make_client(region: str = "us-east-1", session: Any = None) -> Any:
+    """The same plain boto3 ECR client for every backend (explicit fake credentials), from
+    ``session`` if given (else boto3's default)."""
     import boto3
 
-    return boto3.client(
+    return (session or boto3).client(
         "ecr",
         region_name=region,
         aws_access_key_id="AKIAIOSFODNN7EXAMPLE",

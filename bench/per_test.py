@@ -19,6 +19,22 @@ lands on whichever test triggers it. So, after the warm-up, the process's heap i
 printed apart (in a real session it is paid later, over a larger heap). pytest-ecr's time is also
 broken down by phase. Each test is checked to have been answered by the backend it is meant for.
 
+Snapshots (issue #18 item 4) are measured in the same way, four variants taking turns:
+
+* the floor: botocore alone, a fresh client from one shared session (as ``fake.client()`` makes
+  them) and one ``CreateRepository`` answered by a canned ``before-send`` handler (the body
+  pytest-ecr gives);
+* a bare test: the pytest-ecr test above;
+* the same test after ``fake.restore(snapshot)`` of a snapshot holding 10,000 images in one
+  repository (seeded and taken once, before the runs); the test's call creates another repository,
+  so the seeded one is never copied;
+* the same with a ``DescribeImages`` (``maxResults=1``) of the seeded repository as its call: the
+  first look-up of a repository after a restore copies it (images, tags, blobs), and this test pays
+  that copy.
+
+Targets: a restoring test at most 2x a bare test, a bare test at most 1.15x the floor, the restore
+itself at most 5 ms.
+
 Run: ``python bench/per_test.py`` (``--quick`` for a short run).
 """
 
@@ -31,10 +47,12 @@ from typing import Any
 
 import _common
 import boto3
+from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 from moto.ecr.models import ecr_backends
 
-from pytest_ecr import FakeECR, _hook
+from pytest_ecr import FakeECR, Snapshot, _hook
+from pytest_ecr.sessions import fresh_boto3_session
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -46,6 +64,14 @@ FRESH_ECR = "pytest-ecr: FakeECR start, client(), CreateRepository, stop"
 FRESH_MOTO = "moto: mock_aws(), boto3.client(), CreateRepository"
 REUSED_ECR = "pytest-ecr: FakeECR start, CreateRepository, stop"
 REUSED_MOTO = "moto: mock_aws(), CreateRepository"
+#: the snapshot's size and its repository
+SNAPSHOT_IMAGES = 10_000
+SEEDED = "seeded"
+FLOOR = "floor: client from the shared session, one canned call"
+BARE = "pytest-ecr: bare test (as above)"
+RESTORED = "pytest-ecr: restore 10,000 images, then the same"
+RESTORED_TOUCH = "pytest-ecr: restore, DescribeImages of the 10,000"
+TARGET_RESTORED, TARGET_BARE, TARGET_RESTORE_MS = 2.0, 1.15, 5.0
 
 
 def _check_ecr(fake: FakeECR, created: Any) -> None:
@@ -113,6 +139,126 @@ def moto_reused(client: Any) -> float:
     return elapsed
 
 
+class Floor:
+    """botocore alone: what a test's client and call cost with nothing behind them."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.answered = 0
+        # one session for every test, as the fake's clients share one (pytest_ecr.sessions)
+        self.session = fresh_boto3_session()
+
+    def answer(self, request: Any, **_: Any) -> AWSResponse:
+        self.answered += 1
+        headers: Any = {"Content-Type": "application/x-amz-json-1.1", "Content-Length": str(len(self.body))}
+        return AWSResponse(request.url, 200, headers, _common.Body(self.body))
+
+    def test(self) -> float:
+        _common.check(not _hook.ACTIVE, "a FakeECR is active: it would answer instead of the floor")
+        answered = self.answered
+        start = time.perf_counter()
+        client = _common.make_client(REGION, self.session)
+        client.meta.events.register_first("before-send.ecr", self.answer)
+        created = client.create_repository(repositoryName=REPOSITORY)
+        elapsed = time.perf_counter() - start
+        _common.check(self.answered == answered + 1, "the floor's canned handler did not answer")
+        _common.check(created["repository"]["repositoryName"] == REPOSITORY, f"floor: {created}")
+        return elapsed
+
+
+def seeded_snapshot() -> tuple[Snapshot, float, float]:
+    """A snapshot of :data:`SNAPSHOT_IMAGES` images in repository :data:`SEEDED`; seconds spent
+    seeding and taking it."""
+    fake = FakeECR(ACCOUNT, REGION)
+    start = time.perf_counter()
+    fake.create_repository(SEEDED)
+    fake.push_images(SEEDED, SNAPSHOT_IMAGES, tag="v{n}")
+    seeded = time.perf_counter()
+    snapshot = fake.snapshot()
+    taken = time.perf_counter()
+    _common.check(snapshot.images == SNAPSHOT_IMAGES, f"the snapshot holds {snapshot.images} images")
+    return snapshot, seeded - start, taken - seeded
+
+
+def pending_restores(count: int) -> dict[str, Any]:
+    """``restore()`` alone of a snapshot whose :data:`SNAPSHOT_IMAGES` images were pushed to a
+    scan-on-push repository and are all still being scanned: as many pending jobs as images."""
+    fake = FakeECR(ACCOUNT, REGION)
+    fake.options.scan_seconds = 86400.0
+    fake.create_repository(SEEDED, imageScanningConfiguration={"scanOnPush": True})
+    fake.push_images(SEEDED, SNAPSHOT_IMAGES, tag="v{n}")
+    snapshot = fake.snapshot()
+    _common.check(len(snapshot.jobs) == SNAPSHOT_IMAGES, f"{len(snapshot.jobs)} pending jobs")
+    target, times = FakeECR(ACCOUNT, REGION), []
+    for _ in range(count):
+        start = time.perf_counter()
+        target.restore(snapshot)
+        times.append(time.perf_counter() - start)
+    _common.check(len(target.store.agenda) == SNAPSHOT_IMAGES, "the restore lost pending scans")
+    return _common.summary(times)
+
+
+def ecr_restored(snapshot: Snapshot, restores: list[float], touch: bool) -> float:
+    """A bare test that restores ``snapshot`` first; its call creates a repository, or (``touch``)
+    describes the seeded one. The restore's own time goes to ``restores``."""
+    start = time.perf_counter()
+    fake = FakeECR(ACCOUNT, REGION)
+    fake.start()
+    before = time.perf_counter()
+    fake.restore(snapshot)
+    restored = time.perf_counter()
+    client = fake.client()
+    answer: Any
+    if touch:
+        answer = client.describe_images(repositoryName=SEEDED, maxResults=1)
+    else:
+        answer = client.create_repository(repositoryName=REPOSITORY)
+    fake.stop()
+    elapsed = time.perf_counter() - start
+    restores.append(restored - before)
+    if touch:
+        _common.check(len(answer["imageDetails"]) == 1 and "nextToken" in answer, f"restored: {answer}")
+        _common.check(len(fake.repository(SEEDED).images) == SNAPSHOT_IMAGES, "the restore lost images")
+    else:
+        _check_ecr(fake, answer)
+        _common.check(len(fake.store.registry(ACCOUNT, REGION).repositories) == 2, "the restore lost state")
+    return elapsed
+
+
+def snapshot_costs(warmup: int, count: int) -> dict[str, Any]:
+    """The four snapshot variants, taking turns; the restores' own times; seeding and taking."""
+    snapshot, seeding, taking = seeded_snapshot()
+    body = _canned_create_repository()
+    floor = Floor(body)
+    restores: list[float] = []
+    samples = measure(
+        {
+            FLOOR: floor.test,
+            BARE: lambda: sum(ecr_fresh()),
+            RESTORED: lambda: ecr_restored(snapshot, restores, touch=False),
+            RESTORED_TOUCH: lambda: ecr_restored(snapshot, [], touch=True),
+        },
+        warmup,
+        count,
+    )
+    return {
+        "samples": samples,
+        "restore": _common.summary(restores[warmup:]),
+        "restore_pending": pending_restores(count),
+        "seeding": seeding,
+        "taking": taking,
+    }
+
+
+def _canned_create_repository() -> bytes:
+    """The body pytest-ecr answers ``CreateRepository`` with (what the floor returns)."""
+    fake = FakeECR(ACCOUNT, REGION)
+    with fake:
+        fake.client().create_repository(repositoryName=REPOSITORY)
+    body: bytes = fake.calls[0].body
+    return body
+
+
 Samples = dict[str, dict[str, list[float]]]
 
 
@@ -125,7 +271,7 @@ def measure(variants: dict[str, Callable[[], float]], warmup: int, count: int) -
             # From here on a collection visits only what the tests made, not the process's heap.
             gc.collect()
             gc.freeze()
-        for name in names[i % 2 :] + names[: i % 2]:
+        for name in names[i % len(names) :] + names[: i % len(names)]:
             elapsed = variants[name]()
             # What the test left is reclaimed now, timed apart, so that no test pays for another's.
             start = time.perf_counter()
@@ -161,6 +307,10 @@ def _ratios(ours: dict[str, list[float]], theirs: dict[str, list[float]]) -> dic
     }
 
 
+def _paired(ours: dict[str, list[float]], anchor: dict[str, list[float]]) -> float:
+    return _common.median(o / a for o, a in zip(ours["time"], anchor["time"], strict=True))
+
+
 def run(quick: bool = False) -> dict[str, Any]:
     _common.isolate_environment()
     warmup, count = SETTINGS["quick" if quick else "normal"]
@@ -177,7 +327,22 @@ def run(quick: bool = False) -> dict[str, Any]:
     reused = measure(
         {REUSED_ECR: lambda: ecr_reused(client), REUSED_MOTO: lambda: moto_reused(client)}, warmup, count
     )
+    snapshots = snapshot_costs(warmup, count)
+    snap = {name: _common.median(sample["time"]) for name, sample in snapshots["samples"].items()}
     return {
+        "snapshot": {
+            "variants": [{"label": name, **_stats(sample)} for name, sample in snapshots["samples"].items()],
+            "images": SNAPSHOT_IMAGES,
+            "restore": snapshots["restore"],
+            "restore_pending": snapshots["restore_pending"],
+            "seeding": snapshots["seeding"],
+            "taking": snapshots["taking"],
+            "restored_to_bare": snap[RESTORED] / snap[BARE],
+            "touched_to_bare": snap[RESTORED_TOUCH] / snap[BARE],
+            "bare_to_floor": snap[BARE] / snap[FLOOR],
+            "paired_restored_to_bare": _paired(snapshots["samples"][RESTORED], snapshots["samples"][BARE]),
+            "paired_bare_to_floor": _paired(snapshots["samples"][BARE], snapshots["samples"][FLOOR]),
+        },
         "benchmark": "per_test",
         "quick": quick,
         "tests": count,
@@ -238,8 +403,50 @@ def render(results: dict[str, Any]) -> str:
             "",
             "pytest-ecr with a fresh client, by phase (medians; they need not add up to the total's median)",
             _common.table(["phase", "median ms", "of total"], phase_rows),
+            "",
+            *render_snapshot(results["snapshot"]),
         ]
     )
+
+
+def _verdict(value: float, target: float) -> str:
+    return f"target at most {target:g}{'x' if target < 3 else ' ms'} -- {'met' if value <= target else 'NOT met'}"
+
+
+def render_snapshot(snap: dict[str, Any]) -> list[str]:
+    floor, bare, restored, touched = snap["variants"]
+    rows = [
+        [
+            v["label"],
+            _common.ms(v["median"], 2),
+            f"{_common.ms(v['p25'], 2)}-{_common.ms(v['p75'], 2)}",
+            _common.ms(v["gc"], 2),
+            _common.ms(v["with_gc"], 2),
+            f"{v['median'] / bare['median']:.2f}x",
+            f"{v['median'] / floor['median']:.2f}x",
+        ]
+        for v in (floor, bare, restored, touched)
+    ]
+    restore_ms = snap["restore"]["median"] * 1000
+    return [
+        f"Snapshots: a snapshot of {snap['images']:,} images in one repository (seeded in "
+        f"{snap['seeding']:.2f} s, taken in {snap['taking'] * 1000:.0f} ms, once), restored by each test",
+        _common.table(
+            ["per test", "ms", "p25-p75", "full gc after, ms", "ms with gc", "x bare", "x floor"], rows
+        ),
+        "",
+        f"restore() alone: median {restore_ms:.3f} ms (p25-p75 {snap['restore']['p25'] * 1000:.3f}-"
+        f"{snap['restore']['p75'] * 1000:.3f}); {_verdict(restore_ms, TARGET_RESTORE_MS)}",
+        f"restore() alone of {snap['images']:,} images all being scanned ({snap['images']:,} pending jobs): "
+        f"median {snap['restore_pending']['median'] * 1000:.3f} ms; "
+        f"{_verdict(snap['restore_pending']['median'] * 1000, TARGET_RESTORE_MS)}",
+        f"restoring test / bare test: {snap['restored_to_bare']:.2f}x (paired "
+        f"{snap['paired_restored_to_bare']:.2f}x); {_verdict(snap['restored_to_bare'], TARGET_RESTORED)}",
+        f"bare test / floor: {snap['bare_to_floor']:.2f}x (paired {snap['paired_bare_to_floor']:.2f}x); "
+        f"{_verdict(snap['bare_to_floor'], TARGET_BARE)}",
+        f"a test that reads the restored 10,000-image repository pays its copy: "
+        f"{snap['touched_to_bare']:.2f}x a bare test (no target)",
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -247,6 +247,58 @@ def per_test_part(results: dict[str, Any]) -> list[str]:
     ]
 
 
+def snapshot_part(results: dict[str, Any]) -> list[str]:
+    """The snapshot figures of ``bench/per_test.py`` (a restoring test against a bare one and the floor)."""
+    snap = results["snapshot"]
+    floor, bare, _, _ = snap["variants"]
+    rows = [
+        [
+            v["label"],
+            _common.ms(v["median"], 2),
+            spread(v, 2),
+            _common.ms(v["gc"], 2),
+            f"{v['median'] / bare['median']:.2f}x",
+            f"{v['median'] / floor['median']:.2f}x",
+        ]
+        for v in snap["variants"]
+    ]
+    restore = snap["restore"]["median"] * 1000
+    pending = snap["restore_pending"]["median"] * 1000
+    return [
+        *section("Per-test cost with a snapshot"),
+        *paragraph(
+            "**What it measures.** What a test pays when it starts from a snapshot (:doc:`snapshots`):",
+            f"a snapshot of {snap['images']:,} images in one repository is seeded and taken once",
+            f"({snap['seeding']:.2f} s and {snap['taking'] * 1000:.0f} ms in this run), then four variants",
+            "take turns, one test each, as above: botocore's floor (a fresh client from one shared",
+            "session, one ``CreateRepository`` answered by a canned ``before-send`` handler with the",
+            "body pytest-ecr gives); a bare pytest-ecr test (the test above); the same test after",
+            "``fake.restore(snapshot)``, its call creating another repository; and a test whose call",
+            "is a ``DescribeImages`` of the 10,000-image repository, which makes the restored fake copy",
+            f"that repository. Medians of {results['tests']} tests each; ``restore()`` is also timed alone.",
+        ),
+        *paragraph(
+            "**Anchors: the bare test and the floor**, measured in the same run. **Targets.** A restoring",
+            "test at most 2x a bare test, a bare test at most 1.15x the floor, ``restore()`` at most 5 ms.",
+        ),
+        *list_table(
+            ["Per test", "ms", "25th - 75th percentile", "Full gc after, ms", "x bare", "x floor"],
+            rows,
+            [40, 10, 18, 12, 10, 10],
+        ),
+        *paragraph(
+            f"**Result.** ``restore()`` alone takes {restore:.3f} ms (target 5 ms;",
+            f"{within(restore <= 5.0)}); of a snapshot whose {snap['images']:,} images are all being",
+            f"scanned (as many pending jobs), {pending:.3f} ms ({within(pending <= 5.0)}). A restoring test costs {snap['restored_to_bare']:.2f}x a bare test",
+            f"(paired {snap['paired_restored_to_bare']:.2f}x; target 2x; {within(snap['restored_to_bare'] <= 2.0)}).",
+            f"A bare test costs {snap['bare_to_floor']:.2f}x the floor (paired {snap['paired_bare_to_floor']:.2f}x;",
+            f"target 1.15x; {within(snap['bare_to_floor'] <= 1.15)}). A test that reads the restored",
+            f"10,000-image repository pays for copying it: {snap['touched_to_bare']:.2f}x a bare test, and",
+            "its garbage is collected after it (no target).",
+        ),
+    ]
+
+
 def collection_part(results: dict[str, Any]) -> list[str]:
     paired = results["paired_difference"]
     rows = [
@@ -613,6 +665,7 @@ def render(results: dict[str, dict[str, Any]], quick: bool) -> str:
         *machine_part(machine, results, quick),
         *per_call_part(results["per_call"]),
         *per_test_part(results["per_test"]),
+        *snapshot_part(results["per_test"]),
         *collection_part(results["collection"]),
         *layer_upload_part(results["layer_upload"]),
         *waiter_part(results["waiter"]),

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .mock import mock_ecr
     from .seed_schema import SeedError
     from .server import EcrServer
+    from .snapshot import Snapshot
     from .store import UNSUPPORTED_IMAGE, Repository, ScanFailure
 
 # The package's version, written only here (pyproject.toml reads it: [tool.setuptools.dynamic]).
@@ -42,6 +43,7 @@ _WHERE = {
     "SeedError": "seed_schema",
     "Repository": "store",
     "ScanFailure": "store",
+    "Snapshot": "snapshot",
     "UNSUPPORTED_IMAGE": "store",
     "mock_ecr": "mock",
 }
@@ -64,6 +66,7 @@ __all__ = [
     "RepositoryHandle",
     "ScanFailure",
     "SeedError",
+    "Snapshot",
     "mock_ecr",
 ]
 

@@ -8,9 +8,10 @@ table (:mod:`pytest_ecr.service.timeline`); this module knows no domain. Plain d
 
 from __future__ import annotations
 
+import copy
 import heapq
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,29 @@ class Job:
 class Agenda:
     _heap: list[tuple[float, int, Job]] = field(default_factory=list)
     _seq: Iterator[int] = field(default_factory=itertools.count)
+    #: after a restore (:mod:`pytest_ecr.snapshot`): ids of the heap's jobs that are still the
+    #: snapshot's, and the memo each is copied through when it is run or listed
+    _shared: frozenset[int] = frozenset()
+    _memo: dict[int, Any] = field(default_factory=dict)
+
+    def adopt(
+        self,
+        entries: Iterable[tuple[float, int, Job]],
+        shared: frozenset[int],
+        memo: dict[int, Any],
+        seq: int,
+    ) -> None:
+        """Take a snapshot's jobs (a heap, shared until each is used) and go on numbering at ``seq``."""
+        self._heap, self._shared, self._memo, self._seq = list(entries), shared, memo, itertools.count(seq)
+
+    def _own(self, at: int) -> Job:
+        """The job at heap position ``at``, copied first if it is still a snapshot's (the copy
+        keeps its (due, seq), so the heap stays a heap)."""
+        due, seq, job = self._heap[at]
+        if self._shared and id(job) in self._shared:
+            job = copy.deepcopy(job, self._memo)
+            self._heap[at] = (due, seq, job)
+        return job
 
     def schedule(self, due: float, kind: str, account: str, region: str, payload: Any = None) -> Job:
         job = Job(due, next(self._seq), kind, account, region, payload)
@@ -42,7 +66,7 @@ class Agenda:
     def next_due(self) -> float | None:
         """The due time of the earliest job still to run, or None."""
         heap = self._heap
-        while heap and heap[0][2].cancelled:
+        while heap and self._own(0).cancelled:
             heapq.heappop(heap)
         return heap[0][0] if heap else None
 
@@ -53,9 +77,18 @@ class Agenda:
             return None
         return heapq.heappop(self._heap)[2]
 
+    def entries(self) -> list[tuple[float, int, Job]]:
+        """Every heap entry, each job copied first if it is still a snapshot's (for a new snapshot)."""
+        return [(due, seq, self._own(at)) for at, (due, seq, _) in enumerate(list(self._heap))]
+
     def jobs(self, kind: str | None = None) -> list[Job]:
         """The jobs still to run (of ``kind``), in the order they will run."""
-        return [j for _, _, j in sorted(self._heap) if not j.cancelled and kind in (None, j.kind)]
+        owned = [self._own(at) for at in range(len(self._heap))]
+        return [j for j in sorted(owned, key=_order) if not j.cancelled and kind in (None, j.kind)]
 
     def __len__(self) -> int:
-        return sum(not j.cancelled for _, _, j in self._heap)
+        return sum(not j.cancelled for _, _, j in self._heap)  # a shared job is as its copy would be
+
+
+def _order(job: Job) -> tuple[float, int]:
+    return job.due, job.seq

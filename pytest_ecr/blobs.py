@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass
@@ -14,3 +15,10 @@ class Blob:
     media_type: str | None = None
     #: None for a synthetic filler layer, whose bytes are ``synthetic.filler(size)``
     content: bytes | None = None
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Blob:
+        # a repository holds one per layer and config: copied by hand, the content (bytes) shared
+        done: Blob | None = memo.get(id(self))
+        if done is None:
+            done = memo[id(self)] = Blob(self.digest, self.size, self.media_type, self.content)
+        return done

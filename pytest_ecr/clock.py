@@ -75,6 +75,16 @@ class Clock:
         #: inside a freezegun freeze, so a test that travels with it needs the clock to use it)
         self.tool = FREEZEGUN
 
+    @property
+    def offset(self) -> float:
+        """Seconds the clock is ahead of ``time.time()``: what :meth:`advance` added outside a freeze."""
+        return self._offset
+
+    @offset.setter
+    def offset(self, seconds: float) -> None:
+        with self._lock:
+            self._offset = seconds
+
     def now(self) -> float:
         """Current virtual time, epoch seconds."""
         pinned: float | None = getattr(self._pinned, "at", None)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import copy
 import math
 import time
 import uuid
@@ -102,6 +103,26 @@ class EventLog:
         self.settle: Callable[[], None] | None = None
         #: held while the log is read or cleared (the fake's lock: events are recorded under it)
         self.guard: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+        #: after a restore: the memo the snapshot's built events are copied through on first read
+        self._shared: dict[int, Any] | None = None
+
+    def export(self) -> tuple[Any, ...]:
+        """The log's raw state, for a snapshot (:mod:`pytest_ecr.snapshot`), which deep-copies it."""
+        self._unshare()
+        return (tuple(self._pending), tuple(self._events), tuple(self._times))
+
+    def adopt(self, state: tuple[Any, ...], memo: dict[int, Any]) -> None:
+        """Take a snapshot's events (:meth:`export`): pending image actions are flat tuples of
+        strings, shared; the other pending events are copied now; built events on first read."""
+        pending, events, times = state
+        self._pending = [event if event[1] else copy.deepcopy(event, memo) for event in pending]
+        self._events, self._times = list(events), list(times)
+        self._shared = memo if events else None
+
+    def _unshare(self) -> None:
+        if self._shared is not None:
+            self._events = [copy.deepcopy(event, self._shared) for event in self._events]
+            self._shared = None
 
     def image_action(
         self, at: float, action: str, account: str, region: str, repository: str, digest: str, tag: str | None
@@ -126,6 +147,7 @@ class EventLog:
         with self.guard:
             if self.settle is not None:
                 self.settle()
+            self._unshare()
             if self._pending:
                 pending, self._pending = self._pending, []
                 events, times = self._events, self._times
@@ -194,6 +216,7 @@ class EventLog:
         with self.guard:
             if self.settle is not None:
                 self.settle()
+            self._shared = None
             self._pending.clear()
             self._events.clear()
             self._times.clear()

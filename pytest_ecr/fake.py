@@ -26,6 +26,7 @@ from .service.catalog import run_due
 from .service.context import Context, FindingsProvider, Options, principal_account
 from .sessions import ecr_client
 from .sleeps import VirtualSleeps
+from .snapshot import Snapshot, restore_snapshot, take_snapshot
 from .store import Repository, ScanFailure, Store
 from .transport import Isolation, RequestHeaders, body_bytes, header, request_identity, response
 
@@ -565,6 +566,23 @@ class FakeECR:
             )
 
         return provide
+
+    # -- snapshots ------------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        """The whole state of this fake now, to :meth:`restore` into this or another fake of the
+        same account and region, any number of times (see :doc:`snapshots`). Taking one copies
+        the state once; nothing done afterwards changes it."""
+        with self._lock:
+            return take_snapshot(self)
+
+    def restore(self, state: Snapshot) -> None:
+        """Make this fake's state ``state``'s (repositories, images, policies, settings, pending
+        work, events, the clock's offset), replacing what it held; the call log, fault rules and
+        ``options`` stay the test's. It costs O(repositories), not O(images): each repository is
+        copied from the snapshot on first use, so the snapshot never changes (see
+        :doc:`snapshots`)."""
+        restore_snapshot(self, state)
 
     #: Create repositories, push images and seed upstream registries as the ``ecr_seed`` marker
     #: describes (:func:`pytest_ecr.seeding.seed`, with this fake as its target).

@@ -6,10 +6,11 @@ A fresh store per test is a handful of empty dicts, so building one is cheaper t
 from __future__ import annotations
 
 import bisect
+import copy
 import hashlib
 import itertools
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .agenda import Agenda
@@ -45,6 +46,40 @@ class Image:
     replication: list[ReplicationStatus] | None = None
     #: managed signing jobs started by this image's push, one per signing profile (spec §8.7)
     signing: list[SigningJob] | None = None
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Image:
+        # Snapshots copy thousands of images: strings are shared, and only what an image owns
+        # that can change (its tags, scan, findings, replication and signing state) is copied.
+        done: Image | None = memo.get(id(self))
+        if done is not None:
+            return done
+        new = Image(
+            self.digest,
+            self.manifest,
+            self.media_type,
+            self.size,
+            self.pushed_at,
+            self.seq,
+            list(self.tags),
+            self.artifact_media_type,
+            self.subject_digest,
+            self.children,
+            self.blob_digests,
+            self.status,
+            self.last_pulled_at,
+            self.last_archived_at,
+            self.last_activated_at,
+        )
+        memo[id(self)] = new
+        for name in _IMAGE_OWNED:
+            value = getattr(self, name)
+            if value is not None:
+                setattr(new, name, copy.deepcopy(value, memo))
+        return new
+
+
+#: the members of an Image that hold mutable objects of their own (what a deep copy must copy)
+_IMAGE_OWNED = ("scan", "seeded_findings", "replication", "signing")
 
 
 @dataclass
@@ -85,6 +120,24 @@ class ImageTable(dict[str, Image]):
 
     def __reduce__(self) -> Any:  # copy / pickle rebuild the indexes from the items
         return (type(self), (list(self.items()),))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ImageTable:
+        """A copy with copied images and the indexes carried over, not rebuilt (snapshots)."""
+        done: ImageTable | None = memo.get(id(self))
+        if done is not None:
+            return done
+        new = ImageTable()
+        memo[id(self)] = new
+        images = [image.__deepcopy__(memo) for image in super().values()]
+        dict.update(new, zip(super().keys(), images, strict=True))
+        # the images are in the memo now: these look-ups copy nothing
+        new._order = [None if image is None else memo[id(image)] for image in self._order]
+        new._seqs = list(self._seqs)
+        new._where = dict(self._where)
+        new._dead = self._dead
+        new._parents = {key: dict(linked) for key, linked in self._parents.items()}
+        new._referrers = {key: dict(linked) for key, linked in self._referrers.items()}
+        return new
 
     def __setitem__(self, digest: str, image: Image) -> None:
         if digest in self:
@@ -248,6 +301,12 @@ class Upload:
     size: int = 0
     sha256: Any = field(default_factory=hashlib.sha256)
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Upload:
+        # a hash object cannot be deep-copied, only forked; parts are bytes, shared
+        new = Upload(self.upload_id, self.initiated_at, list(self.parts), self.size, self.sha256.copy())
+        memo[id(self)] = new
+        return new
+
 
 @dataclass
 class Repository:
@@ -282,6 +341,24 @@ class Repository:
     def parents_of(self, digest: str) -> list[str]:
         """Digests of manifest lists / indexes in this repository that reference ``digest``."""
         return self.images.parents(digest)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Repository:
+        # What a snapshot's restore pays on a repository's first use: the big members (images,
+        # tags, blobs) by hand, the rest generically.
+        done: Repository | None = memo.get(id(self))
+        if done is not None:
+            return done
+        new = copy.copy(self)
+        memo[id(self)] = new
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "tag_index":
+                new.tag_index = dict(value)  # str -> str
+            elif f.name == "blobs":
+                new.blobs = {digest: blob.__deepcopy__(memo) for digest, blob in value.items()}
+            else:
+                setattr(new, f.name, copy.deepcopy(value, memo))
+        return new
 
 
 @dataclass

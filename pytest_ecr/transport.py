@@ -9,6 +9,7 @@ the blocker stands.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tempfile
@@ -138,6 +139,19 @@ def _to_local_server(request: AWSPreparedRequest) -> bool:
 _ACTIVE_ISOLATIONS: list[Isolation] = []
 
 
+@functools.cache
+def _absent_file() -> str:
+    """A path that exists nowhere, for the AWS config files of every isolation in the process: in
+    a directory of pytest-ecr's own, made once and removed at exit (a directory per fake cost a
+    mkdir and an rmdir per test, a quarter of a bare test's time on a busy disk)."""
+    directory = tempfile.TemporaryDirectory(prefix="pytest-ecr-")
+    _DIRECTORIES.append(directory)  # kept alive: its finalizer removes it at exit
+    return os.path.join(directory.name, "absent")
+
+
+_DIRECTORIES: list[tempfile.TemporaryDirectory[str]] = []
+
+
 class Isolation:
     """Fake credentials, isolated AWS config and a network blocker, undone exactly on exit."""
 
@@ -147,11 +161,9 @@ class Isolation:
         self._saved_env: dict[str, str | None] = {}
         self._saved_send: Callable[..., Any] | None = None
         self._saved_boto3_session: Any = None
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
 
     def __enter__(self) -> Isolation:
-        self._tmp = tempfile.TemporaryDirectory(prefix="pytest-ecr-")
-        missing = os.path.join(self._tmp.name, "absent")
+        missing = _absent_file()
         values: dict[str, str | None] = dict.fromkeys(_ISOLATED_VARIABLES)
         values.update(
             AWS_ACCESS_KEY_ID=FAKE_CREDENTIALS[0],
@@ -184,9 +196,6 @@ class Isolation:
                 later._saved_env, self._saved_env = self._saved_env, {}
                 later._saved_send, self._saved_send = self._saved_send, None
                 later._saved_boto3_session, self._saved_boto3_session = self._saved_boto3_session, None
-                if self._tmp is not None:
-                    self._tmp.cleanup()
-                    self._tmp = None
                 return
         for key, value in self._saved_env.items():
             if value is None:
@@ -198,9 +207,6 @@ class Isolation:
             botocore.endpoint.Endpoint._send = self._saved_send  # type: ignore[attr-defined]
             self._saved_send = None
         self._reset_boto3_default_session(save=False)
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
 
     def _install_blocker(self) -> None:
         original = botocore.endpoint.Endpoint._send  # type: ignore[attr-defined]
