@@ -238,3 +238,32 @@ def test_preview_lists_what_the_reference_says(fakes, timeline, policy):
         ]
     else:
         assert "transitioningImageTotalCounts" not in summary
+
+
+def test_a_prefix_list_selects_only_images_with_every_prefix(ecr, ecr_client, ecr_clock):
+    """ "If you specify multiple tags, only the images with all specified tags are selected" (user
+    guide, lifecycle policy properties, tagPrefixList). The guide's own example B tags every image
+    with both prefixes; here one image has only one of them and must be kept."""
+    ecr.create_repository(REPO)
+    both = ecr.push_image(REPO, ["prod-1", "release-1"], pushed_days_ago=5).digest
+    only_prod = ecr.push_image(REPO, ["prod-2"], pushed_days_ago=5).digest
+    policy = {
+        "rules": [
+            {
+                "rulePriority": 1,
+                "selection": {
+                    "tagStatus": "tagged",
+                    "tagPrefixList": ["prod", "release"],
+                    "countType": "sinceImagePushed",
+                    "countUnit": "days",
+                    "countNumber": 1,
+                },
+                "action": {"type": "expire"},
+            }
+        ]
+    }
+    ecr_client.put_lifecycle_policy(repositoryName=REPO, lifecyclePolicyText=json.dumps(policy))
+    ecr.run_lifecycle(REPO)
+    left = ecr_client.describe_images(repositoryName=REPO)["imageDetails"]
+    assert [d["imageDigest"] for d in left] == [only_prod]
+    assert both != only_prod
