@@ -183,3 +183,18 @@ def make_layout(root: Path, tags: dict[str, list[str]]) -> dict[str, bytes]:
         index_entries.append({**entry, "annotations": {"org.opencontainers.image.ref.name": tag}})
     (root / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": index_entries}))
     return manifests
+
+
+def archive_expiry_rule(days: int) -> dict[str, Any]:
+    """A lifecycle rule expiring images ``days`` after their archival (priority set by the caller).
+    The user guide: an image must be in archive at least 90 days before a rule can delete it."""
+    return {
+        "selection": {
+            "tagStatus": "any",
+            "storageClass": "archive",
+            "countType": "sinceImageTransitioned",
+            "countUnit": "days",
+            "countNumber": days,
+        },
+        "action": {"type": "expire"},
+    }

@@ -362,18 +362,15 @@ def test_created_repositories_are_described_and_deleted_ones_are_gone(clients, n
 
 
 @settings(settings.get_profile(PROFILE))
-@given(
-    tags=st.lists(image_tags, min_size=1, max_size=6, unique=True),
-    removed=st.sets(st.integers(0, 5)),
-)
-def test_pushed_tags_are_listed_and_deleted_ones_are_gone(clients, tags, removed):
-    ecr = clients.valid
+@given(tags=st.lists(image_tags, min_size=1, max_size=6, unique=True), data=st.data())
+def test_pushed_tags_are_listed_and_deleted_ones_are_gone(clients, tags, data):
     with FakeECR() as fake:
+        ecr = clients.valid
         fake.create_repository("app")
         digests = {tag: fake.push_image("app", [tag]).digest for tag in tags}
         listed = ecr.list_images(repositoryName="app")["imageIds"]
         assert sorted((i["imageTag"], i["imageDigest"]) for i in listed) == sorted(digests.items())
-        drop = [t for i, t in enumerate(tags) if i in removed]
+        drop = data.draw(st.lists(st.sampled_from(tags), unique=True), label="deleted tags")
         if drop:
             answer = ecr.batch_delete_image(repositoryName="app", imageIds=[{"imageTag": t} for t in drop])
             assert answer["failures"] == []

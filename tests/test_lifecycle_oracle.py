@@ -13,10 +13,13 @@ no age is within hours of a rule's limit, and an off-by-a-day limit shows.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from helpers import archive_expiry_rule
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from lifecycle_oracle import DAY, RefImage, evaluate
@@ -79,19 +82,7 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
         )
     rules = list(draw(st.permutations(rules)))
     if draw(st.booleans()):
-        rules.append(
-            {
-                "selection": {
-                    "tagStatus": "any",
-                    "storageClass": "archive",
-                    "countType": "sinceImageTransitioned",
-                    "countUnit": "days",
-                    # The user guide: at least 90 days in archive before an image can be deleted.
-                    "countNumber": draw(st.integers(90, 150)),
-                },
-                "action": {"type": "expire"},
-            }
-        )
+        rules.append(archive_expiry_rule(draw(st.integers(90, 150))))
     if draw(st.booleans()):
         # "A rule with a tagStatus value of any must have the highest value for rulePriority"
         rules.append(
@@ -193,14 +184,20 @@ def fakes() -> Any:
     return make
 
 
-@SETTINGS
-@given(timeline=timelines(), policy=policies())
-def test_evaluation_does_what_the_reference_says(fakes, timeline, policy):
+@contextmanager
+def prepared(fakes: Any, timeline: list[dict[str, Any]], policy: dict[str, Any]) -> Iterator[Any]:
+    """An active fake holding ``timeline`` and ``policy``: (fake, client, images, expected)."""
     fake, client = fakes()
     with fake:
         refs, now = build(fake, client, timeline)
         put_policy(client, policy)
-        expected = evaluate(policy, refs, now)
+        yield fake, client, refs, evaluate(policy, refs, now)
+
+
+@SETTINGS
+@given(timeline=timelines(), policy=policies())
+def test_evaluation_does_what_the_reference_says(fakes, timeline, policy):
+    with prepared(fakes, timeline, policy) as (fake, client, refs, expected):
         before = described(client)
         fake.run_lifecycle(REPO)
         after = described(client)
@@ -217,11 +214,7 @@ def test_evaluation_does_what_the_reference_says(fakes, timeline, policy):
 @SETTINGS
 @given(timeline=timelines(), policy=policies())
 def test_preview_lists_what_the_reference_says(fakes, timeline, policy):
-    fake, client = fakes()
-    with fake:
-        refs, now = build(fake, client, timeline)
-        put_policy(client, policy)
-        expected = evaluate(policy, refs, now)
+    with prepared(fakes, timeline, policy) as (fake, client, refs, expected):
         client.start_lifecycle_policy_preview(repositoryName=REPO)
         fake.clock.advance(fake.options.lifecycle_preview_seconds)
         pages = client.get_paginator("get_lifecycle_policy_preview").paginate(repositoryName=REPO)
