@@ -233,7 +233,7 @@ def test_preview_lists_what_the_reference_says(fakes, timeline, policy):
         assert "transitioningImageTotalCounts" not in summary
 
 
-def test_a_prefix_list_selects_only_images_with_every_prefix(ecr, ecr_client, ecr_clock):
+def test_a_prefix_list_selects_only_images_with_every_prefix(ecr, ecr_client):
     """ "If you specify multiple tags, only the images with all specified tags are selected" (user
     guide, lifecycle policy properties, tagPrefixList). The guide's own example B tags every image
     with both prefixes; here one image has only one of them and must be kept."""
@@ -260,3 +260,35 @@ def test_a_prefix_list_selects_only_images_with_every_prefix(ecr, ecr_client, ec
     left = ecr_client.describe_images(repositoryName=REPO)["imageDetails"]
     assert [d["imageDigest"] for d in left] == [only_prod]
     assert both != only_prod
+
+
+def _one_rule(selection: dict[str, Any]) -> str:
+    return json.dumps({"rules": [{"rulePriority": 1, "selection": selection, "action": {"type": "expire"}}]})
+
+
+def test_a_count_rule_keeps_exactly_the_newest_n(ecr, ecr_client):
+    """imageCountMoreThan 2 over four images: the two most recently pushed stay (user guide,
+    lifecycle policy properties, countType imageCountMoreThan)."""
+    ecr.create_repository(REPO)
+    digests = [ecr.push_image(REPO, [f"v{n}"], pushed_days_ago=10 - n).digest for n in range(4)]
+    selection = {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 2}
+    ecr_client.put_lifecycle_policy(repositoryName=REPO, lifecyclePolicyText=_one_rule(selection))
+    ecr.run_lifecycle(REPO)
+    left = ecr_client.describe_images(repositoryName=REPO)["imageDetails"]
+    assert sorted(d["imageDigest"] for d in left) == sorted(digests[2:])
+
+
+@pytest.mark.ecr_time("2026-03-01T00:00:00Z")
+def test_an_age_rule_acts_only_on_images_older_than_its_limit(ecr, ecr_client):
+    """sinceImagePushed 2 days: an image pushed 2.5 days ago expires, one pushed 1.5 days ago stays
+    (strictly older than the limit: the user guide's example keeps an image pushed exactly one day
+    ago under a one-day rule)."""
+    ecr.create_repository(REPO)
+    older = ecr.push_image(REPO, ["old"], pushed_days_ago=2.5).digest
+    newer = ecr.push_image(REPO, ["new"], pushed_days_ago=1.5).digest
+    selection = {"tagStatus": "any", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 2}
+    ecr_client.put_lifecycle_policy(repositoryName=REPO, lifecyclePolicyText=_one_rule(selection))
+    ecr.run_lifecycle(REPO)
+    left = ecr_client.describe_images(repositoryName=REPO)["imageDetails"]
+    assert [d["imageDigest"] for d in left] == [newer]
+    assert older != newer
