@@ -180,8 +180,8 @@ def per_call_part(results: dict[str, Any]) -> list[str]:
     )
     lines += paragraph(
         f"**Result.** {'; '.join(verdicts)}. Target {within(ok)}.",
-        "moto's cost for the pair grows with the number of images in the repository (it scans them",
-        "on every ``PutImage`` and ``BatchGetImage``); pytest-ecr's and the floor's do not.",
+        "How either fake's cost grows with the number of images is not measured here (the scale",
+        "benchmark below measures pytest-ecr alone).",
     )
     return lines
 
@@ -425,8 +425,8 @@ def layer_upload_part(results: dict[str, Any]) -> list[str]:
             "**Result.** At its worst, joining the parts or after the upload, the fake holds",
             f"{layers(results['fake_copies'], size, words=True)} (target: at most",
             f"{results['target_copies']} copies; {within(met['memory'])}). Until the call log is cleared, it keeps each part's request,",
-            "whose bytes are the very objects the upload session held, not copies; botocore's own",
-            "buffers, about four part-sized strings per request, come on top during the upload.",
+            "whose bytes are the very objects the upload session held, not copies. botocore's own",
+            "buffers during the upload are not counted.",
         ),
     ]
 
@@ -633,6 +633,8 @@ def reproduce_part(quick: bool) -> list[str]:
         "    python bench/collection.py",
         "    python bench/layer_upload.py",
         "    python bench/waiter.py",
+        "    python bench/scale.py",
+        "    python bench/registry.py",
         "",
         *paragraph(
             "Absolute times differ from machine to machine; compare the ratios, and expect some",

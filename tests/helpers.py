@@ -216,3 +216,18 @@ def signed_headers(
     )
     SigV4Auth(Credentials(key, secret), service, region).add_auth(request)
     return dict(request.headers.items())
+
+
+def archive_expiry_rule(days: int) -> dict[str, Any]:
+    """A lifecycle rule expiring images ``days`` after their archival (priority set by the caller).
+    The user guide: an image must be in archive at least 90 days before a rule can delete it."""
+    return {
+        "selection": {
+            "tagStatus": "any",
+            "storageClass": "archive",
+            "countType": "sinceImageTransitioned",
+            "countUnit": "days",
+            "countNumber": days,
+        },
+        "action": {"type": "expire"},
+    }

@@ -238,3 +238,52 @@ def invalid_requests(shape: StructureShape, pools: Pools) -> st.SearchStrategy[d
         return dict(request)
 
     return broken()
+
+
+#: A value that breaks one constraint of the model: (member path, the constraint, the value);
+#: the value is None for a required member left out.
+Violation = tuple[tuple[str, ...], str, Any]
+
+_NOT_MATCHING = ["!!NOT MATCHING!!", "UPPER/Case", " ", "a\u00e9", ""]
+
+
+def _string_violations(shape: Shape) -> list[tuple[str, Any]]:
+    meta = shape.metadata
+    low, high = _bounded(shape)
+    out: list[tuple[str, Any]] = []
+    if "enum" in meta:
+        out.append(("enum", "NOT_AN_ENUM_VALUE"))
+    if low > 0:
+        out.append(("min length", "a" * (low - 1)))
+    if high is not None and high <= 20000:
+        out.append(("max length", "a" * (high + 1)))
+    compiled = _fullmatch(meta["pattern"]) if "pattern" in meta else None
+    if compiled is not None:
+        # A value within the length bounds, so that only the pattern is broken.
+        for value in _NOT_MATCHING:
+            if low <= len(value) <= (high or len(value)) and not compiled.fullmatch(value):
+                out.append(("pattern", value))
+                break
+    return out
+
+
+def violations(shape: StructureShape) -> list[Violation]:
+    """Every single-constraint break of ``shape``'s members (nested structures included) that the
+    model states: missing required members, enum, min/max length or value, pattern."""
+    out: list[Violation] = [((name,), "required", None) for name in shape.required_members]
+    for path, member in _paths(shape):
+        kind = member.type_name
+        low, high = _bounded(member)
+        if kind == "string":
+            out.extend((path, what, value) for what, value in _string_violations(member))
+        elif kind in ("integer", "long"):
+            if "min" in member.metadata:
+                out.append((path, "min value", low - 1))
+            if high is not None:
+                out.append((path, "max value", high + 1))
+        elif kind == "list":
+            if low > 0:
+                out.append((path, "min items", []))
+            if high is not None and high <= 1000:
+                out.append((path, "max items", high + 1))  # that many copies of a valid item
+    return out

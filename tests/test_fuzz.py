@@ -14,6 +14,7 @@ Profiles: ``HYPOTHESIS_PROFILE=ci`` (default; a few thousand calls) or ``HYPOTHE
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from botocore.exceptions import ClientError, ParamValidationError
 from conftest import shape_violations
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from model_strategies import invalid_requests, requests
+from model_strategies import Violation, invalid_requests, requests, violations
 
 from pytest_ecr import FakeECR
 from pytest_ecr._hook import FAKE_CREDENTIALS
@@ -258,3 +259,125 @@ def test_invalid_requests(op_name, clients, fuzz_stats):
         send(op_name, batch, clients.unvalidated, fuzz_stats, valid=False)
 
     run()
+
+
+#: How ECR refuses a request that breaks the model (spec §1.3): InvalidParameterException on the
+#: older operations, ValidationException on those that model it.
+REFUSALS = {"InvalidParameterException", "ValidationException"}
+BREAKABLE = [
+    n for n in IMPLEMENTED if operation(n).input_shape is not None and violations(operation(n).input_shape)
+]
+
+
+def broken(draw: st.DrawFn, shape: Any, case: Violation) -> dict[str, Any]:
+    """A valid request of ``shape`` with ``case``'s one constraint broken."""
+    request = draw(requests(shape, POOLS))
+    path, what, value = case
+    target, member = request, shape
+    for part in path[:-1]:
+        member = member.members[part]
+        if not isinstance(target.get(part), dict):
+            target[part] = draw(requests(member, POOLS))
+        target = target[part]
+    leaf = member.members[path[-1]]
+    if what == "required":
+        target.pop(path[-1], None)
+    elif what == "max items":
+        target[path[-1]] = [draw(requests(leaf.member, POOLS))] * value
+    else:
+        target[path[-1]] = value
+    return request
+
+
+def state(fake: FakeECR) -> str:
+    """Everything a request could change, as text."""
+    return repr(fake.store.registry(fake.account_id, fake.region))
+
+
+@pytest.mark.parametrize("op_name", BREAKABLE)
+def test_broken_requests_are_refused_and_change_nothing(op_name, clients):
+    """Each constraint the model states for a member, broken alone in an otherwise valid request,
+    is refused with ECR's validation error naming that member, and the fake's state is as before."""
+    shape = operation(op_name).input_shape
+    method = getattr(clients.unvalidated, xform_name(op_name))
+
+    @settings(settings.get_profile(PROFILE))
+    @given(case=st.sampled_from(violations(shape)), data=st.data())
+    def run(case: Violation, data: st.DataObject) -> None:
+        request = broken(data.draw, shape, case)
+        with FakeECR() as fake:
+            seed(fake)
+            before = state(fake)
+            with pytest.raises(ClientError) as refused:
+                method(**request)
+            code = refused.value.response["Error"]["Code"]
+            message = refused.value.response["Error"]["Message"]
+            assert code in REFUSALS, f"{op_name}: {case[1]} of {'.'.join(case[0])}: {code}: {message}"
+            assert case[0][-1].lower() in message.lower(), f"{op_name}: {message!r} names no {case[0][-1]}"
+            assert state(fake) == before, f"{op_name}: a refused request changed the fake"
+
+    run()
+
+
+def _member(op_name: str, name: str) -> Any:
+    shape = operation(op_name).input_shape
+    assert shape is not None
+    return shape.members[name]
+
+
+repository_names = requests(_member("CreateRepository", "repositoryName"), {})
+#: The model gives ImageTag no pattern; ECR's server refuses tags outside this one (spec §1.4,
+#: observed in alexjurkiewicz/ecr-scan-image#40).
+image_tags = requests(_member("PutImage", "imageTag"), {}).filter(
+    lambda t: re.fullmatch(r"[a-zA-Z0-9-_.]+", t) is not None
+)
+
+
+@settings(settings.get_profile(PROFILE))
+@given(
+    names=st.lists(repository_names, min_size=1, max_size=5, unique=True),
+    gone=st.sets(st.integers(0, 4)),
+)
+def test_created_repositories_are_described_and_deleted_ones_are_gone(clients, names, gone):
+    ecr = clients.valid
+    with FakeECR():
+        for name in names:
+            created = ecr.create_repository(repositoryName=name)["repository"]
+            assert created["repositoryName"] == name
+        deleted = {n for i, n in enumerate(names) if i in gone}
+        for name in deleted:
+            assert ecr.delete_repository(repositoryName=name)["repository"]["repositoryName"] == name
+        pages = ecr.get_paginator("describe_repositories").paginate(PaginationConfig={"PageSize": 2})
+        listed = [r["repositoryName"] for page in pages for r in page["repositories"]]
+        assert sorted(listed) == sorted(set(names) - deleted)
+        for name in names:
+            if name in deleted:
+                with pytest.raises(ClientError) as missing:
+                    ecr.describe_repositories(repositoryNames=[name])
+                assert missing.value.response["Error"]["Code"] == "RepositoryNotFoundException"
+            else:
+                (found,) = ecr.describe_repositories(repositoryNames=[name])["repositories"]
+                assert found["repositoryName"] == name
+                assert found["repositoryArn"].endswith(f":repository/{name}")
+
+
+@settings(settings.get_profile(PROFILE))
+@given(tags=st.lists(image_tags, min_size=1, max_size=6, unique=True), data=st.data())
+def test_pushed_tags_are_listed_and_deleted_ones_are_gone(clients, tags, data):
+    with FakeECR() as fake:
+        ecr = clients.valid
+        fake.create_repository("app")
+        digests = {tag: fake.push_image("app", [tag]).digest for tag in tags}
+        listed = ecr.list_images(repositoryName="app")["imageIds"]
+        assert sorted((i["imageTag"], i["imageDigest"]) for i in listed) == sorted(digests.items())
+        drop = data.draw(st.lists(st.sampled_from(tags), unique=True), label="deleted tags")
+        if drop:
+            answer = ecr.batch_delete_image(repositoryName="app", imageIds=[{"imageTag": t} for t in drop])
+            assert answer["failures"] == []
+            assert sorted(i["imageTag"] for i in answer["imageIds"]) == sorted(drop)
+        kept = {t: d for t, d in digests.items() if t not in drop}
+        described = ecr.describe_images(repositoryName="app")["imageDetails"]
+        assert sorted((d["imageTags"][0], d["imageDigest"]) for d in described) == sorted(kept.items())
+        for tag in drop:
+            (failure,) = ecr.batch_get_image(repositoryName="app", imageIds=[{"imageTag": tag}])["failures"]
+            assert failure["failureCode"] == "ImageNotFound"

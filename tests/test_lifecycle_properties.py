@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from helpers import archive_expiry_rule
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -60,18 +61,7 @@ def policies(draw: Any) -> str:
         count, action = _count(draw, True)
         rules.append({"selection": {"tagStatus": "any", **count}, "action": action})
     if draw(st.booleans()):
-        rules.append(
-            {
-                "selection": {
-                    "tagStatus": "any",
-                    "storageClass": "archive",
-                    "countType": "sinceImageTransitioned",
-                    "countUnit": "days",
-                    "countNumber": draw(st.integers(90, 120)),
-                },
-                "action": {"type": "expire"},
-            }
-        )
+        rules.append(archive_expiry_rule(draw(st.integers(90, 120))))
     assume(rules)
     gaps = draw(st.lists(st.integers(1, 3), min_size=len(rules), max_size=len(rules)))
     priority = 0

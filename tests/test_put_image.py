@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from freezegun import freeze_time
 from helpers import DOCKER_LIST, DOCKER_V2, OCI_INDEX, OCI_MANIFEST, image_manifest, index_manifest
 
-from pytest_ecr import FakeECR
+from pytest_ecr import FakeECR, FakeError
 
 REPO = "test-repo"
 ACCOUNT = "123456789012"
@@ -393,3 +393,15 @@ def test_subject_is_recorded(ecr, ecr_client, ecr_repo):
     ][0]
     assert detail["subjectManifestDigest"] == subject_digest
     assert detail["artifactMediaType"] == "application/vnd.example.signature"
+
+
+@pytest.mark.parametrize("tag", [":", "v1 beta", "caf\u00e9"])
+def test_push_helper_refuses_a_tag_put_image_refuses(ecr, ecr_repo, tag):
+    """The helpers follow PutImage's rules: a tag outside ECR's pattern ``[a-zA-Z0-9-_.]+``
+    (spec §1.4; observed in alexjurkiewicz/ecr-scan-image#40) is refused, not stored unreachable
+    (BatchGetImage and BatchDeleteImage refuse such a tag, so nothing could ever address it)."""
+    with pytest.raises(FakeError) as refused:
+        ecr.push_image(REPO, [tag])
+    assert refused.value.code == "InvalidParameterException"
+    assert "Invalid parameter at 'imageTag' failed to satisfy constraint" in str(refused.value)
+    assert ecr.repository(REPO).images == {}

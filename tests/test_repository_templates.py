@@ -10,7 +10,6 @@ from botocore.exceptions import ClientError
 from helpers import KEEP_ONE_LIFECYCLE
 
 from pytest_ecr.protocol.model import service_model
-from pytest_ecr.service.templates import MAX_TEMPLATES
 
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/ecr-templates"
@@ -167,12 +166,20 @@ def test_describe_by_prefix_and_pages(ecr_client):
     ]
 
 
+#: ECR documents no limit; 300 is the fake's stated choice (docs/fidelity.rst, "limits not
+#: documented"), written here as a literal so that changing the code's constant fails this test.
+TEMPLATE_LIMIT = 300
+
+
 def test_template_limit(ecr_client):
-    for n in range(MAX_TEMPLATES):
+    for n in range(TEMPLATE_LIMIT):
         ecr_client.create_repository_creation_template(prefix=f"p{n}", appliedFor=["REPLICATION"])
     with pytest.raises(ClientError) as exc:
         ecr_client.create_repository_creation_template(prefix="one-more", appliedFor=["REPLICATION"])
     assert error(exc)[0] == "LimitExceededException"
+    assert "(300)" in error(exc)[1]
+    listed = ecr_client.get_paginator("describe_repository_creation_templates").paginate()
+    assert len([t for page in listed for t in page["repositoryCreationTemplates"]]) == TEMPLATE_LIMIT
 
 
 # -- which template a repository created by ECR gets ---------------------------------------------

@@ -260,6 +260,28 @@ def test_pushing_an_archived_image_again_restores_it_at_once(ecr, ecr_client, ec
     assert ecr_client.batch_get_image(repositoryName=REPO, imageIds=[{"imageTag": "v1"}])["failures"] == []
 
 
+def test_pushing_an_archived_index_again_restores_its_children_at_once(ecr, ecr_client, ecr_clock):
+    """Pushing an archived image again restores it (user guide, "Archiving an image": restored
+    "by re-pushing the image"); a manifest list's children move with it (spec §3.11), so they are
+    ACTIVE and pullable again at the same moment, not left ARCHIVED under an ACTIVE index."""
+    ecr.create_repository(REPO)
+    index, children = push_index(ecr, ecr_client, ("amd64", "arm64"), "multi")
+    (pulled,) = ecr_client.batch_get_image(repositoryName=REPO, imageIds=[{"imageDigest": index}])["images"]
+    update(ecr_client, "ARCHIVE", imageTag="multi")
+    assert {status_of(ecr_client, d) for d in (index, *children)} == {"ARCHIVED"}
+    ecr_clock.advance(hours=3)
+    ecr_client.put_image(repositoryName=REPO, imageManifest=pulled["imageManifest"])
+    details = ecr_client.describe_images(
+        repositoryName=REPO, imageIds=[{"imageDigest": d} for d in (index, *children)]
+    )["imageDetails"]
+    assert {d["imageDigest"]: (d["imageStatus"], d["lastActivatedAt"]) for d in details} == {
+        d: ("ACTIVE", JAN1 + timedelta(hours=3)) for d in (index, *children)
+    }
+    again = ecr_client.batch_get_image(repositoryName=REPO, imageIds=[{"imageDigest": d} for d in children])
+    assert again["failures"] == []
+    assert sorted(i["imageId"]["imageDigest"] for i in again["images"]) == sorted(children)
+
+
 def test_pushing_a_restoring_image_again_finishes_the_restore(ecr_client, ecr_clock, image):
     _, text = image
     update(ecr_client, "ARCHIVE")

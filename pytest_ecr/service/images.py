@@ -88,6 +88,7 @@ def store_image(
     pushed_at: float | None = None,
 ) -> Image:
     """PutImage's rules, shared by the API handler and the fake's own push helpers."""
+    _check_put_inputs(tag, None)  # the helpers' tags too: a tag PutImage refuses is never stored
     manifest = manifests.parse(text, media_type)
     actual = manifests.digest_of(text)
     if digest is not None and digest != actual:
