@@ -243,9 +243,9 @@ RULES: tuple[tuple[Cause, Callable[[Failure], list[str]]], ...] = (
 UNCLASSIFIED = Cause(
     "unclassified",
     "Other differences from moto",
-    "pytest-ecr answered every ECR call without an error; the test asserts a moto-only result "
-    "(for instance retagging deleting the old image, moto's digests or sizes, or moto's echo of a "
-    "policy).",
+    "none of the known moto-only patterns is in the fake's calls; the test asserts a result only "
+    "moto gives (for instance retagging deleting the old image, moto's digests or sizes, or moto's "
+    "rewriting of a policy).",
     f"{DOCS}/comparison.html",
     "Compare the assertion with what the call log (`ecr.calls`) shows and the comparison page.",
 )

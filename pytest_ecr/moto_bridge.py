@@ -115,6 +115,9 @@ class MotoBridge:
         self._saved: dict[str, Any] = {}
         #: the fake the bridge started for the active scope (None: no scope, or a fake it reused)
         self.fake: FakeECR | None = None
+        #: the fake of a scope that ended keeping its data (moto's remove_data=False), for the next
+        #: scope that starts without reset (a decorated class's setUp, then the test method)
+        self._kept: FakeECR | None = None
         #: fakes that answered while the current test ran
         self.seen: list[FakeECR] = []
 
@@ -124,16 +127,16 @@ class MotoBridge:
         self._saved = {"start": start, "stop": stop}
         bridge = self
 
-        def bridged_start(mock: Any, *args: Any, **kwargs: Any) -> None:
-            start(mock, *args, **kwargs)
+        def bridged_start(mock: Any, reset: bool = True) -> None:
+            start(mock, reset)
             # the outermost scope has just started (moto counts on the mock's own class)
             if type(mock) is mock_class and mock_class._nested_count == 1:
-                bridge.scope_started()
+                bridge.scope_started(reset)
 
-        def bridged_stop(mock: Any, *args: Any, **kwargs: Any) -> None:
+        def bridged_stop(mock: Any, remove_data: bool = True) -> None:
             if type(mock) is mock_class and mock_class._nested_count == 1:
-                bridge.scope_stopping()  # before moto restores its environment
-            stop(mock, *args, **kwargs)
+                bridge.scope_stopping(remove_data)  # before moto restores its environment
+            stop(mock, remove_data)
 
         mock_class.start = bridged_start
         mock_class.stop = bridged_stop
@@ -147,23 +150,26 @@ class MotoBridge:
             self.fake.stop()
             self.fake = None
 
-    def scope_started(self) -> None:
+    def scope_started(self, reset: bool) -> None:
+        """moto's state follows ``reset``: a fresh fake, or the one the last scope kept."""
         from .fake import FakeECR
 
+        kept, self._kept = self._kept, None
         active = _hook.ACTIVE[-1] if _hook.ACTIVE else None
         if isinstance(active, FakeECR):
             self._saw(active)  # the ecr fixture's fake (or a mock_ecr's): it answers ECR already
             return
-        self.fake = self._make_fake().start()
+        self.fake = (kept if kept is not None and not reset else self._make_fake()).start()
         self._saw(self.fake)
 
-    def scope_stopping(self) -> None:
+    def scope_stopping(self, remove_data: bool) -> None:
         # what another moto service (CloudFormation...) made in moto's ECR store: for the report
         self.moto_only |= _moto_repositories() - {
             name for fake in self.seen for reg in fake.store.registries.values() for name in reg.repositories
         }
         if self.fake is not None:
             self.fake.stop()
+            self._kept = None if remove_data else self.fake
             self.fake = None
 
     def _saw(self, fake: FakeECR) -> None:
