@@ -91,6 +91,22 @@ def _moto_store(failure: Failure) -> list[str]:
     ]
 
 
+def _policy_text(failure: Failure) -> list[str]:
+    operations = ("SetRepositoryPolicy", "GetRepositoryPolicy", "DeleteRepositoryPolicy")
+    answered = [c for c in failure.calls if c.operation in operations and c.error_code is None]
+    if not answered or not _assertion(failure):
+        return []
+    return [f"{answered[-1].operation} answered policyText: {answered[-1].response.get('policyText', '')!r}"]
+
+
+def _lifecycle(failure: Failure) -> list[str]:
+    return [
+        line
+        for line in _evidence(_errors(failure, None, "InvalidParameterException"))
+        if "Lifecycle policy validation failure" in line
+    ]
+
+
 def _token(failure: Failure) -> list[str]:
     asked = [c for c in failure.calls if c.operation == "GetAuthorizationToken" and c.error_code is None]
     return (
@@ -192,6 +208,31 @@ RULES: tuple[tuple[Cause, Callable[[Failure], list[str]]], ...] = (
             "Upload the layer in one part, or in parts of at least 5 MiB except the last.",
         ),
         _part_size,
+    ),
+    (
+        Cause(
+            "lifecycle-policy",
+            "Lifecycle policy ECR's grammar refuses",
+            "PutLifecyclePolicy validates the rules (tagPatternList and tagPrefixList only for "
+            "tagStatus tagged and not together, countUnit only with sinceImagePushed...): "
+            "InvalidParameterException 'Lifecycle policy validation failure'. moto accepts them.",
+            "ECR user guide, lifecycle policy properties; docs/lifecycle.rst",
+            "Write the policy as ECR accepts it (`ecr.run_lifecycle` can check what it expires).",
+        ),
+        _lifecycle,
+    ),
+    (
+        Cause(
+            "policy-text",
+            "Repository policy asserted as sent",
+            "ECR stores the policy re-serialised (its indentation and key order, a one-element "
+            "Action list as a string) and returns that text from Set, Get and Delete.",
+            "AWS CLI examples set-repository-policy / get-repository-policy (input vs output); "
+            "cloud-custodian placebo recordings",
+            "Compare the parsed policies' meaning (for instance normalise one-element lists), not "
+            "the text or the exact JSON sent.",
+        ),
+        _policy_text,
     ),
     (
         Cause(
