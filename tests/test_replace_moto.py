@@ -195,6 +195,15 @@ def test_the_ecr_fixture_and_mock_aws_share_one_fake(pytester: pytest.Pytester) 
             assert ecr.active  # the scope did not stop the fixture's fake
 
 
+        @mock_aws
+        def test_decorated_test_taking_the_fixture(ecr):
+            ecr.create_repository("app")
+            ecr.push_image("app", "v1")
+            client = boto3.client("ecr", region_name="us-east-1")
+            assert [i["imageTag"] for i in client.list_images(repositoryName="app")["imageIds"]] == ["v1"]
+            assert _hook.ACTIVE == [ecr]
+
+
         def test_mock_aws_first_then_fixture(aws, ecr):
             client = boto3.client("ecr", region_name="us-east-1")
             client.create_repository(repositoryName="made-by-client")
@@ -202,7 +211,7 @@ def test_the_ecr_fixture_and_mock_aws_share_one_fake(pytester: pytest.Pytester) 
             assert _hook.ACTIVE == [ecr]
         """
     )
-    run(pytester, FLAG).assert_outcomes(passed=2)
+    run(pytester, FLAG).assert_outcomes(passed=3)
 
 
 def test_client_made_before_the_scope_and_moto_imported_first(pytester: pytest.Pytester) -> None:
