@@ -358,3 +358,16 @@ def _call(operation: str, code: str | None, **params: object) -> Exchange:
 )
 def test_classification_rules(calls: list[Exchange], message: str, moto_only: set[str], cause: str) -> None:
     assert classify(Failure("t.py::t", calls, message, frozenset(moto_only))).cause.key == cause
+
+
+def test_another_moto_major_version_is_a_usage_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the shim knows moto 5's MockAWS only; another major version is refused by name, not guessed at
+    import moto
+
+    monkeypatch.setattr(moto, "__version__", "6.0.0")
+    pytester.makepyfile(MOTO_SUITE)
+    result = run(pytester, FLAG)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--ecr-replace-moto supports moto 5.x*moto 6.0.0 is installed*"])
