@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from .protocol.dispatch import Exchange
 
@@ -291,20 +292,31 @@ UNCLASSIFIED = Cause(
     "Compare the assertion with what the call log (`ecr.calls`) shows and the comparison page.",
 )
 
+CAUSES = {cause.key: cause for cause, _ in RULES}
+
 
 @dataclass
 class Classified:
-    failure: Failure
+    nodeid: str
     cause: Cause
     evidence: list[str] = field(default_factory=list)
+
+    def to_json(self) -> list[Any]:
+        """Plain data, for the test report (pytest-xdist sends reports from workers as JSON)."""
+        return [self.nodeid, self.cause.key, self.evidence]
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> Classified:
+        nodeid, key, evidence = data
+        return cls(str(nodeid), CAUSES.get(str(key), UNCLASSIFIED), [str(line) for line in evidence])
 
 
 def classify(failure: Failure) -> Classified:
     for cause, rule in RULES:
         evidence = rule(failure)
         if evidence:
-            return Classified(failure, cause, evidence)
-    return Classified(failure, UNCLASSIFIED, [])
+            return Classified(failure.nodeid, cause, evidence)
+    return Classified(failure.nodeid, UNCLASSIFIED, [])
 
 
 def render(classified: Sequence[Classified]) -> list[str]:
@@ -325,6 +337,6 @@ def render(classified: Sequence[Classified]) -> list[str]:
             f"  change:   {cause.change}",
         ]
         for item in items:
-            lines.append(f"  - {item.failure.nodeid}")
+            lines.append(f"  - {item.nodeid}")
             lines += [f"      {line[:200]}" for line in item.evidence[:1]]
     return lines

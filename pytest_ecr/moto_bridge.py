@@ -118,6 +118,7 @@ class MotoBridge:
         #: the fake of a scope that ended keeping its data (moto's remove_data=False), for the next
         #: scope that starts without reset (a decorated class's setUp, then the test method)
         self._kept: FakeECR | None = None
+        self._classified_this_test = False
         #: fakes that answered while the current test ran
         self.seen: list[FakeECR] = []
 
@@ -193,6 +194,7 @@ class MotoBridge:
     def pytest_runtest_protocol(self, item: pytest.Item) -> Any:
         self.seen = []
         self.moto_only = set()
+        self._classified_this_test = False
         try:
             return (yield)
         finally:
@@ -201,15 +203,24 @@ class MotoBridge:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report: pytest.TestReport = yield
-        if report.failed and self.seen and not getattr(report, "_ecr_classified", False):
+        if report.failed and self.seen and not self._classified_this_test:
             from .migration import Failure, classify
 
             crash = getattr(report.longrepr, "reprcrash", None)
             message = str(getattr(crash, "message", report.longrepr)).strip()
             calls = [c for fake in self.seen for c in fake.calls]
-            self.classified.append(classify(Failure(item.nodeid, calls, message, frozenset(self.moto_only))))
-            report._ecr_classified = True  # type: ignore[attr-defined]  # one entry per failed phase
+            classified = classify(Failure(item.nodeid, calls, message, frozenset(self.moto_only)))
+            # on the report, so that an xdist controller gets it from its workers too
+            report.ecr_migration = classified.to_json()  # type: ignore[attr-defined]
+            self._classified_this_test = True  # one entry per test, whichever phases failed
         return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data = getattr(report, "ecr_migration", None)
+        if data is not None:
+            from .migration import Classified
+
+            self.classified.append(Classified.from_json(data))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         from .migration import render

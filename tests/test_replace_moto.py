@@ -307,6 +307,19 @@ def test_the_migration_report_groups_failures_by_cause(pytester: pytest.Pytester
     pytest.LineMatcher(written).fnmatch_lines(expected)
 
 
+def test_the_report_gathers_xdist_workers_failures(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(FAILING_SUITE)
+    result = run(pytester, FLAG, "-n", "2")
+    result.assert_outcomes(failed=3, passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "2 failing test(s) answered by pytest-ecr, in 2 cause(s):",
+            "Manifest pushed without its layers [[]layers-never-uploaded[]]: 1 test(s)",
+            "Another account's registry used as one's own [[]other-account-registry[]]: 1 test(s)",
+        ]
+    )
+
+
 def test_a_clean_run_says_so(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(MOTO_SUITE)
     run(pytester, FLAG).stdout.fnmatch_lines(["no failing test was answered by pytest-ecr"])
