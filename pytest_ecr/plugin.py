@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import _hook
+from . import _hook, moto_bridge
 from .config import ACCOUNT_ID, REGION_NAME, Config, add_options, resolve
 
 if TYPE_CHECKING:
@@ -98,6 +98,7 @@ def _time_args(marker: pytest.Mark) -> float:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
+    moto_bridge.add_options(parser)
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -116,6 +117,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for text in MARKERS.values():
         config.addinivalue_line("markers", text)
     config.stash[_CONFIG] = resolve(config)
+    moto_bridge.configure(config)
 
 
 def _test_config(request: pytest.FixtureRequest) -> Config:
@@ -168,9 +170,11 @@ def ecr(request: pytest.FixtureRequest) -> Iterator[FakeECR]:
     tool = TIME_MACHINE if wants_time_machine(request) else FREEZEGUN
     hook = request.config.hook.pytest_ecr_scan_findings
     upstream_hook = request.config.hook.pytest_ecr_upstream_image
-    with FakeECR(
-        cfg.account_id, cfg.region, cfg.allow_services, scan_findings=lambda scan: hook(scan=scan)
+    # with --ecr-replace-moto inside a mock_aws scope: the scope's fake (one fake, not two)
+    with moto_bridge.fixture_fake(
+        request.config, lambda: FakeECR(cfg.account_id, cfg.region, cfg.allow_services)
     ) as fake:
+        fake.options.scan_findings = lambda scan: hook(scan=scan)
         fake.options.upstream_images = fake.upstream_provider(lambda wanted: upstream_hook(request=wanted))
         fake.clock.tool = tool
         if moment is not None:
