@@ -82,7 +82,8 @@ def test_clock_now_advance_and_freeze(
 
 def test_clock_freeze_stops_a_running_clock(ecr: FakeECR, ecr_server: EcrServer) -> None:
     status, frozen = post(ecr_server, "clock/freeze", {})
-    assert status == 200 and frozen["frozen"] is True
+    assert status == 200
+    assert frozen["frozen"] is True
     assert control(ecr_server, "GET", "clock")[1]["now"] == frozen["now"]
     ecr.clock.unfreeze()
 
@@ -141,8 +142,10 @@ def test_seed_reset_and_export(
 
 def test_a_bad_seed_is_refused_whole(ecr: FakeECR, ecr_server: EcrServer) -> None:
     status, error = post(ecr_server, "seed", {"repositories": ["good", "Bad Name"], "imagez": {}})
-    assert status == 400 and error["error"] == "BadSeed"
-    assert "imagez" in error["message"] and "'Bad Name' is not valid in ECR" in error["message"]
+    assert status == 400
+    assert error["error"] == "BadSeed"
+    assert "imagez" in error["message"]
+    assert "'Bad Name' is not valid in ECR" in error["message"]
     assert ecr.store.registries.get((ecr.account_id, ecr.region)) is None  # not even "good"
 
 
