@@ -136,7 +136,7 @@ def main(argv: Sequence[str] | None = None, stop: threading.Event | None = None)
     """Run the server until interrupted (or until ``stop`` is set)."""
     args = _parser().parse_args(argv)
     if args.command != "serve":
-        return control_cli.run(args)
+        return control_cli.run(args, load_seed)
     fake = FakeECR(args.account, args.region)
     fake.calls = CallLog(args.log_limit)  # a long run keeps the latest calls, not every one
     state = open_state(fake, args.state) if args.state else None

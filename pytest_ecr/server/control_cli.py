@@ -13,6 +13,7 @@ import os
 import re
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,10 +58,9 @@ def add_commands(commands: Any) -> None:
     export.add_argument("--output", "-o", help="write it to this file (atomically) instead")
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run one control subcommand of the parsed ``args``."""
-    from .cli import load_seed  # the seed file rules of serve --seed
-
+def run(args: argparse.Namespace, load_seed: Callable[[str], dict[str, Any]]) -> int:
+    """Run one control subcommand of the parsed ``args``; ``load_seed`` reads a seed file as
+    ``serve --seed`` does."""
     if not args.endpoint:
         raise SystemExit(f"pytest-ecr: no server: give --endpoint URL or set {ENDPOINT_VARIABLE}")
     if args.command == "clock":
