@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import _common
-import boto3
 
 from pytest_ecr import FakeECR
 from pytest_ecr.server import EcrServer
@@ -35,16 +34,6 @@ from pytest_ecr.server.state import StateFile
 SIZES = (0, 100, 1000)
 #: per mode: requests of each kind per server and size
 SETTINGS = {"normal": 200, "quick": 30}
-
-
-def client(server: EcrServer) -> Any:
-    return boto3.client(
-        "ecr",
-        region_name="us-east-1",
-        endpoint_url=server.url,
-        aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
-        aws_secret_access_key="bench-secret-access-key",
-    )
 
 
 def fake(images: int) -> FakeECR:
@@ -64,7 +53,7 @@ def run(quick: bool) -> dict[str, Any]:
             plain_fake, kept_fake = fake(size), fake(size)
             state = StateFile(kept_fake, Path(directory) / f"state-{size}.json")
             with EcrServer(plain_fake) as plain, PersistentServer(kept_fake, state) as kept:
-                clients = {"plain": client(plain), "state": client(kept)}
+                clients = {"plain": plain.client(), "state": kept.client()}  # real HTTP, not in-process
                 times: dict[str, dict[str, list[float]]] = {k: {"write": [], "read": []} for k in clients}
                 for n in range(count + 5):  # five warm-up rounds
                     setting = "IMMUTABLE" if n % 2 else "MUTABLE"

@@ -17,6 +17,7 @@ from pytest_ecr.server import EcrServer
 from pytest_ecr.server.cli import main
 from pytest_ecr.server.state import FORMAT, decode_state
 
+JSON = {"Content-Type": "application/json"}
 TWELVE_HOURS = 12 * 3600  # ECR's authorization tokens: "valid for 12 hours" (GetAuthorizationToken docs)
 
 

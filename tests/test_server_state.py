@@ -71,6 +71,12 @@ def real_aws(ecr: FakeECR) -> Iterator[None]:
         ecr.start()
 
 
+EXPIRE_UNTAGGED = (
+    '{"rules": [{"rulePriority": 1, "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed",'
+    ' "countUnit": "days", "countNumber": 1}, "action": {"type": "expire"}}]}'
+)
+
+
 def build_rich_state(fake: FakeECR) -> None:
     fake.clock.freeze("2026-03-01T00:00:00Z")
     fake.create_repository("app/web")
@@ -82,22 +88,7 @@ def build_rich_state(fake: FakeECR) -> None:
     client = fake.client()
     client.put_lifecycle_policy(
         repositoryName="app/web",
-        lifecyclePolicyText=json.dumps(
-            {
-                "rules": [
-                    {
-                        "rulePriority": 1,
-                        "selection": {
-                            "tagStatus": "untagged",
-                            "countType": "sinceImagePushed",
-                            "countUnit": "days",
-                            "countNumber": 1,
-                        },
-                        "action": {"type": "expire"},
-                    }
-                ]
-            }
-        ),
+        lifecyclePolicyText=EXPIRE_UNTAGGED,
     )
     client.tag_resource(resourceArn=fake.repository("app/web").arn, tags=[{"Key": "team", "Value": "web"}])
     upload = client.initiate_layer_upload(repositoryName="app/web")["uploadId"]

@@ -40,6 +40,10 @@ PREFIX = "/_pytest_ecr/"
 #: under it, RFC 6761), with or without a port
 _LOOPBACK_HOST = re.compile(r"(127\.0\.0\.1|\[::1\]|(?:[a-z0-9-]+\.)*localhost)(:[0-9]{1,5})?", re.IGNORECASE)
 MAX_CONTROL_BODY = 1024 * 1024
+#: the latest time the clock may be set to: far past any test, and with room before datetime's
+#: year 9999 for the work scheduled after it
+LATEST_TEXT = "9000-01-01T00:00:00Z"
+LATEST = 221845392000.0
 
 
 class ControlError(Exception):
@@ -122,15 +126,34 @@ def _clock(fake: FakeECR, body: dict[str, Any]) -> dict[str, Any]:
 
 def _advance(fake: FakeECR, body: dict[str, Any]) -> dict[str, Any]:
     _only(body, "seconds")
-    seconds = body.get("seconds")
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds):
-        raise ControlError(400, "BadParameter", f"seconds must be a number, got {seconds!r}")
+    seconds = _number(body.get("seconds"), "seconds must be a number")
     if seconds < 0:
         raise ControlError(
             400, "BadParameter", f"the ECR clock never goes backwards (asked to advance {seconds} s)"
         )
+    _before_latest(fake.clock.now() + seconds)
     fake.clock.advance(seconds)
     return _clock(fake, body)
+
+
+def _number(value: Any, message: str) -> float:
+    """A finite JSON number as a float (JSON's integers have no size limit; floats must hold it)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ControlError(400, "BadParameter", f"{message}, got {value!r}")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise ControlError(400, "BadParameter", f"{message}, got a number too large for a time")
+    return number
+
+
+def _before_latest(moment: float) -> None:
+    if moment > LATEST:
+        raise ControlError(
+            400, "BadParameter", f"the clock cannot pass {LATEST_TEXT} (asked for epoch second {moment:.0f})"
+        )
 
 
 def _freeze(fake: FakeECR, body: dict[str, Any]) -> dict[str, Any]:
@@ -139,8 +162,15 @@ def _freeze(fake: FakeECR, body: dict[str, Any]) -> dict[str, Any]:
     if at is not None and (isinstance(at, bool) or not isinstance(at, (int, float, str))):
         raise ControlError(400, "BadParameter", f"at must be epoch seconds or an ISO 8601 time, got {at!r}")
     try:
-        fake.clock.freeze(None if at is None else to_timestamp(at))
-    except ValueError as err:
+        moment = (
+            None
+            if at is None
+            else to_timestamp(_number(at, "at must be epoch seconds") if not isinstance(at, str) else at)
+        )
+        if moment is not None:
+            _before_latest(moment)
+        fake.clock.freeze(moment)
+    except (ValueError, OverflowError, OSError) as err:  # an unparsable or impossible time
         raise ControlError(400, "BadParameter", str(err)) from None
     fake.settle_due()
     return _clock(fake, body)

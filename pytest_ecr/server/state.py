@@ -67,6 +67,10 @@ _CLASSES: dict[str, type] = {
         upstreams.Upstreams,
     )
 }
+#: each class's field names, looked up once (dataclasses.fields is slow for every image)
+_FIELDS: dict[type, tuple[str, ...]] = {
+    cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in _CLASSES.values()
+}
 _COUNT = re.compile(r"count\((-?[0-9]+)\)")
 
 
@@ -117,12 +121,13 @@ class _Encoder:
         if isinstance(obj, EventLog):
             fields = {"pending": obj._pending, "events": obj._events, "times": obj._times}
             return {"$obj": "EventLog", "$id": number, "fields": self.value(fields)}
-        name = type(obj).__name__
-        if _CLASSES.get(name) is not type(obj):
+        names = _FIELDS.get(type(obj))
+        if names is None:
             raise TypeError(f"the state file format has no place for {type(obj).__qualname__} objects")
+        name = type(obj).__name__
+        value = self.value
         fields = {
-            f.name: None if name == "Upload" and f.name == "sha256" else self.value(getattr(obj, f.name))
-            for f in dataclasses.fields(_CLASSES[name])
+            key: None if name == "Upload" and key == "sha256" else value(getattr(obj, key)) for key in names
         }
         return {"$obj": name, "$id": number, "fields": fields}
 
@@ -186,7 +191,7 @@ class _Decoder:
         fields = data.get("fields")
         if not isinstance(fields, dict):
             raise StateError(f"{name} object {number} has no fields object")
-        expected = {f.name for f in dataclasses.fields(cls)}
+        expected = set(_FIELDS[cls])
         if set(fields) != expected:
             raise StateError(
                 f"{name} object {number} has fields {sorted(fields)}, expected {sorted(expected)}"
