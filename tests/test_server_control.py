@@ -226,6 +226,20 @@ def test_a_bad_seed_is_refused_whole(ecr: FakeECR, ecr_server: EcrServer) -> Non
             "BadParameter",
             "yesterday-ish",
         ),
+        *[
+            ("POST", route, body, JSON, 400, "BadParameter", message)
+            for route, body, message in [
+                ("clock/advance", b'{"seconds": 1e400}', "a number too large for a time"),
+                ("clock/advance", b'{"seconds": 1' + b"0" * 400 + b"}", "a number too large for a time"),
+                ("clock/advance", b'{"seconds": 1e12}', "the clock cannot pass 9000-01-01T00:00:00Z"),
+                ("clock/freeze", b'{"at": 1e20}', "the clock cannot pass 9000-01-01T00:00:00Z"),
+                (
+                    "clock/freeze",
+                    b'{"at": "9999-12-31T23:59:59Z"}',
+                    "the clock cannot pass 9000-01-01T00:00:00Z",
+                ),
+            ]
+        ],
         (
             "GET",
             "clock",
