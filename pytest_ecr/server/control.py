@@ -161,12 +161,10 @@ def _freeze(fake: FakeECR, body: dict[str, Any]) -> dict[str, Any]:
     at = body.get("at")
     if at is not None and (isinstance(at, bool) or not isinstance(at, (int, float, str))):
         raise ControlError(400, "BadParameter", f"at must be epoch seconds or an ISO 8601 time, got {at!r}")
+    if isinstance(at, (int, float)):
+        at = _number(at, "at must be epoch seconds")
     try:
-        moment = (
-            None
-            if at is None
-            else to_timestamp(_number(at, "at must be epoch seconds") if not isinstance(at, str) else at)
-        )
+        moment = None if at is None else to_timestamp(at)
         if moment is not None:
             _before_latest(moment)
         fake.clock.freeze(moment)
