@@ -1,4 +1,6 @@
-"""``pytest-ecr serve``: the fake ECR as a standalone server, for clients in other processes.
+"""``pytest-ecr serve``: the fake ECR as a standalone server, for clients in other processes
+(``--state``: :mod:`.persistent`); ``pytest-ecr clock | seed | reset | export`` drive a running
+one (:mod:`.control_cli`).
 
 Bad input ends the command with one line on stderr: a bad option value with argparse's usage
 error (exit status 2, the account and region checked by the pytest options' own validators); a
