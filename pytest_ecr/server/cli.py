@@ -1,4 +1,6 @@
-"""``pytest-ecr serve``: the fake ECR as a standalone server, for clients in other processes.
+"""``pytest-ecr serve``: the fake ECR as a standalone server, for clients in other processes
+(``--state``: :mod:`.persistent`); ``pytest-ecr clock | seed | reset | export`` drive a running
+one (:mod:`.control_cli`).
 
 Bad input ends the command with one line on stderr: a bad option value with argparse's usage
 error (exit status 2, the account and region checked by the pytest options' own validators); a
@@ -23,7 +25,9 @@ from ..calls import CallLog
 from ..config import check_account_id, check_region
 from ..fake import DEFAULT_ACCOUNT, DEFAULT_REGION, FakeECR, FakeError
 from ..seed_schema import SEED_KEYS, SeedError, check_seed
+from . import control_cli
 from .http import LOOPBACK, EcrServer
+from .persistent import PersistentServer, open_state
 
 #: how many calls (``FakeECR.calls``) and requests (``EcrServer.log``) a long-running server keeps
 DEFAULT_LOG_LIMIT = 1000
@@ -121,21 +125,41 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"keep the last N calls and requests in memory (default: {DEFAULT_LOG_LIMIT})",
     )
+    serve.add_argument(
+        "--state",
+        metavar="PATH",
+        help="keep the state in this JSON file across restarts (--seed applies only when it does not exist yet)",
+    )
+    control_cli.add_commands(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None, stop: threading.Event | None = None) -> int:
     """Run the server until interrupted (or until ``stop`` is set)."""
     args = _parser().parse_args(argv)
+    if args.command != "serve":
+        return control_cli.run(args, load_seed)
     fake = FakeECR(args.account, args.region)
     fake.calls = CallLog(args.log_limit)  # a long run keeps the latest calls, not every one
-    if args.seed:
+    state = open_state(fake, args.state) if args.state else None
+    if args.seed and not (state and state.loaded):
         try:
             fake.seed(**load_seed(args.seed))
         except FakeError as err:
             raise SystemExit(f"pytest-ecr: {args.seed}: {err}") from None
+    options: dict[str, Any] = {"port": args.port, "verbose": not args.quiet, "log_limit": args.log_limit}
+    if state is not None:
+        try:
+            state.save()  # the file exists (and holds the seed) from the start
+        except OSError as err:
+            raise SystemExit(
+                f"pytest-ecr: cannot write the state file {args.state}: {err.strerror or err}"
+            ) from None
     try:
-        server = EcrServer(fake, port=args.port, verbose=not args.quiet, log_limit=args.log_limit).start()
+        if state is not None:
+            server: EcrServer = PersistentServer(fake, state, **options).start()
+        else:
+            server = EcrServer(fake, **options).start()
     except OSError as err:  # the port is taken, or not ours to bind
         raise SystemExit(
             f"pytest-ecr: cannot listen on {LOOPBACK}:{args.port}: {err.strerror or err}"

@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import transport
-from . import api, blobs, distribution
+from . import api, blobs, control, distribution
 from .bodies import BadBody, Body, IncompleteBody
 from .messages import Reply, Request
 
@@ -360,6 +360,8 @@ class EcrServer:
         return self._guarded(lambda: self._route(request))
 
     def _route(self, request: Request) -> Reply:
+        if control.is_control_path(request.path):  # the control API (its module says why there)
+            return control.answer(self.fake, request)
         if request.path == "/" or request.path == "":
             if request.method != "POST":
                 return Reply(404, {"Content-Type": "text/plain"}, b"Not Found\n")
