@@ -104,12 +104,25 @@ def _parser() -> argparse.ArgumentParser:
         "--region", type=_checked(check_region), default=DEFAULT_REGION, help="the default region"
     )
     serve.add_argument("--quiet", action="store_true", help="do not log requests")
+    _add_diff(commands)
     return parser
+
+
+def _add_diff(commands: Any) -> None:
+    diff = commands.add_parser(
+        "diff",
+        help="replay a recording (pytest --ecr-record DIR) against a fresh fake and print the differences",
+    )
+    diff.add_argument("directory", help="the recording's directory")
 
 
 def main(argv: Sequence[str] | None = None, stop: threading.Event | None = None) -> int:
     """Run the server until interrupted (or until ``stop`` is set)."""
     args = _parser().parse_args(argv)
+    if args.command == "diff":
+        from ..drift import main as diff
+
+        return diff(args.directory)
     fake = FakeECR(args.account, args.region)
     if args.seed:
         try:
