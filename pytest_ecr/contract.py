@@ -148,30 +148,7 @@ class Contract:
     account: str | None = None
     region: str = DEFAULT_REGION
     recorder: Recorder | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def connect(self) -> None:
-        """Learn the endpoint's account (refusing one not on the allow-list) and start recording;
-        once per process. A refusal ends the run."""
-        with self._lock:
-            if self.account is not None:
-                return
-            from .remote import identify
-
-            account, region = identify(self.endpoint)
-            if self.endpoint.is_aws and account not in self.endpoint.allowed_accounts:
-                pytest.exit(
-                    f"pytest-ecr: refusing to run against account {account} at {self.endpoint.label}: it is "
-                    f"not among --ecr-allow-account ({', '.join(sorted(self.endpoint.allowed_accounts))})",
-                    returncode=pytest.ExitCode.USAGE_ERROR,
-                )
-            self.region = region
-            if self.endpoint.record is not None:
-                from .recording import Recorder
-
-                self.recorder = Recorder(self.endpoint.record / self.worker)
-                self.recorder.start(self.endpoint.label, account, region, self.prefix)
-            self.account = account
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def contract_for(config: pytest.Config) -> Contract | None:

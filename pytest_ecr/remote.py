@@ -16,6 +16,7 @@ import pytest
 
 from . import seeding, synthetic
 from .contract import EMULATOR_CREDENTIALS, Contract, Endpoint
+from .recording import Recorder
 from .seeding import FakeError, PushedImage, RepositoryHandle
 from .service.manifests import digest_of
 from .sessions import fresh_boto3_session
@@ -102,11 +103,32 @@ def identify(endpoint: Endpoint) -> tuple[str, str]:
     return str(ecr.describe_registry()["registryId"]), region
 
 
+def connect(contract: Contract) -> None:
+    """Learn the endpoint's account (refusing one not on the allow-list: that ends the run) and
+    start recording; once per process."""
+    with contract.lock:
+        if contract.account is not None:
+            return
+        endpoint = contract.endpoint
+        account, region = identify(endpoint)
+        if endpoint.is_aws and account not in endpoint.allowed_accounts:
+            pytest.exit(
+                f"pytest-ecr: refusing to run against account {account} at {endpoint.label}: it is "
+                f"not among --ecr-allow-account ({', '.join(sorted(endpoint.allowed_accounts))})",
+                returncode=pytest.ExitCode.USAGE_ERROR,
+            )
+        contract.region = region
+        if endpoint.record is not None:
+            contract.recorder = Recorder(endpoint.record / contract.worker)
+            contract.recorder.start(endpoint.label, account, region, contract.prefix)
+        contract.account = account
+
+
 class RemoteECR:
     """The ``ecr`` fixture in contract mode: one test's view of the endpoint."""
 
     def __init__(self, contract: Contract, region: str | None = None, test: str = "") -> None:
-        assert contract.account is not None, "Contract.connect() first"
+        assert contract.account is not None, "connect(contract) first"
         self.contract = contract
         self.account_id = contract.account
         self.region = region or contract.region
@@ -360,7 +382,7 @@ def remote_ecr(
 ) -> Any:
     """The ``ecr`` fixture's body in contract mode (a generator: the RemoteECR, then cleanup)."""
     __tracebackhide__ = True
-    contract.connect()
+    connect(contract)
     remote = RemoteECR(contract, region, request.node.nodeid)
     try:
         for seed in seeds:
