@@ -112,9 +112,11 @@ def endpoint_settings(config: pytest.Config) -> Endpoint | None:
     for account in accounts:
         if not ACCOUNT_ID.fullmatch(account):
             raise pytest.UsageError(f"--ecr-allow-account must be a 12-digit AWS account id, got {account!r}")
-    region = config.getoption("ecr_region", default=None) or str(config.getini("ecr_region") or "") or None
+    # AWS: the region boto3 finds unless --ecr-region says otherwise; an emulator has no region of
+    # its own to resolve, so the ecr_region setting (default us-east-1) applies
+    region = config.getoption("ecr_region", default=None)
     if url is not None and region is None:
-        region = DEFAULT_REGION  # an emulator has no region of its own to resolve
+        region = str(config.getini("ecr_region"))
     if region is not None:
         try:
             check_region(region)
