@@ -161,6 +161,15 @@ def test_the_same_file_passes_in_process_and_against_the_server(
     assert _repositories(fake_endpoint) == []
 
 
+def test_the_docs_example_passes_against_the_server(pytester: pytest.Pytester, fake_endpoint: str) -> None:
+    from test_readme import code_blocks
+
+    [example] = code_blocks("contract.rst", "python")  # in-process: tests/test_readme.py
+    pytester.makepyfile(test_docs_example=example)
+    _run(pytester, "--ecr-endpoint", fake_endpoint).assert_outcomes(passed=1)
+    assert _repositories(fake_endpoint) == []
+
+
 def test_a_failing_test_leaves_nothing_behind(pytester: pytest.Pytester, fake_endpoint: str) -> None:
     pytester.makepyfile(test_failing=FAILING)
     result = _run(pytester, "--ecr-endpoint", fake_endpoint)
