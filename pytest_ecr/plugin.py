@@ -241,7 +241,7 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.Fix
         return value
     from .fake import FakeECR
 
-    if not isinstance(value, FakeECR) and _CONTRACT not in request.config.stash:
+    if not isinstance(value, FakeECR) and not _is_remote(value, request):
         from .shadowing import fixture_location, shadow_report
 
         report = shadow_report(value, fixture_location(fixturedef, request.config.rootpath))
@@ -252,14 +252,20 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.Fix
     return value
 
 
+def _is_remote(ecr: Any, request: pytest.FixtureRequest) -> bool:
+    """Whether ``ecr`` is contract mode's RemoteECR (never, without ``--ecr-endpoint``)."""
+    if _CONTRACT not in request.config.stash:
+        return False
+    from .remote import RemoteECR
+
+    return isinstance(ecr, RemoteECR)
+
+
 def _helpers(ecr: Any, request: pytest.FixtureRequest) -> EcrHelpers:
     """The ``ecr`` fixture's FakeECR, or in contract mode its RemoteECR."""
     __tracebackhide__ = True
-    if _CONTRACT in request.config.stash:
-        from .remote import RemoteECR
-
-        if isinstance(ecr, RemoteECR):
-            return ecr
+    if _is_remote(ecr, request):
+        return ecr  # type: ignore[no-any-return]
     return _fake(ecr, request)
 
 
@@ -269,12 +275,10 @@ def _fake(ecr: Any, request: pytest.FixtureRequest) -> FakeECR:
     __tracebackhide__ = True
     from .fake import FakeECR
 
-    contract = request.config.stash.get(_CONTRACT, None)
-    if contract is not None and not isinstance(ecr, FakeECR):
-        from .remote import RemoteECR, skip_fake_only
+    if _is_remote(ecr, request):
+        from .remote import skip_fake_only
 
-        if isinstance(ecr, RemoteECR):
-            skip_fake_only(f"the {request.fixturename} fixture", contract.endpoint.label)
+        skip_fake_only(f"the {request.fixturename} fixture", request.config.stash[_CONTRACT].endpoint.label)
     if not isinstance(ecr, FakeECR):
         from .shadowing import shadow_report
 

@@ -319,25 +319,9 @@ class RemoteECR:
             digest = put["image"]["imageId"]["imageDigest"]
         return str(digest)
 
-    def seed(
-        self,
-        repositories: Sequence[str | dict[str, Any]] = (),
-        images: dict[str, Sequence[Any]] | None = None,
-        upstream: dict[str, dict[str, Sequence[Any]]] | None = None,
-        *,
-        account: str | None = None,
-        region: str | None = None,
-    ) -> None:
-        """What :meth:`FakeECR.seed <pytest_ecr.FakeECR.seed>` does, through the API (repository
-        names under the run's prefix). Upstream registries and OCI layouts need the fake."""
-        __tracebackhide__ = True
-        if upstream:
-            skip_fake_only("seeding upstream registries", self.endpoint)
-        if any(
-            isinstance(e, dict) and "oci_layout" in e for entries in (images or {}).values() for e in entries
-        ):
-            skip_fake_only("seeding an OCI layout", self.endpoint)
-        seeding.seed(self, repositories, images, upstream, account=account, region=region)
+    #: What :meth:`FakeECR.seed <pytest_ecr.FakeECR.seed>` does, through the API (repository
+    #: names under the run's prefix); upstream registries and OCI layouts skip the test.
+    seed = seeding.seed
 
     def upstream_image(self, *args: Any, **kwargs: Any) -> NoReturn:
         skip_fake_only("ecr.upstream_image", self.endpoint)

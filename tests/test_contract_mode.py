@@ -100,28 +100,24 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
+def _serve(factory: pytest.TempPathFactory, name: str, command: list[str], pattern: str) -> Iterator[str]:
+    process, url = _started(command, pattern, factory.mktemp(name) / "log")
+    yield url
+    _stop(process)
+
+
 @pytest.fixture(scope="module")
 def fake_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``pytest-ecr serve`` on a free loopback port: the fake standing in for a remote ECR."""
-    process, url = _started(
-        [sys.executable, "-m", "pytest_ecr.server.cli", "serve", "--port", "0", "--quiet"],
-        r"ECR API at (http://127\.0\.0\.1:\d+)",
-        tmp_path_factory.mktemp("serve") / "log",
-    )
-    yield url
-    _stop(process)
+    command = [sys.executable, "-m", "pytest_ecr.server.cli", "serve", "--port", "0", "--quiet"]
+    yield from _serve(tmp_path_factory, "serve", command, r"ECR API at (http://127\.0\.0\.1:\d+)")
 
 
 @pytest.fixture(scope="module")
 def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """moto's server (moto[server] from PyPI) on a free loopback port."""
-    process, url = _started(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", "0"],
-        r"Running on (http://127\.0\.0\.1:\d+)",
-        tmp_path_factory.mktemp("moto") / "log",
-    )
-    yield url
-    _stop(process)
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", "0"]
+    yield from _serve(tmp_path_factory, "moto", command, r"Running on (http://127\.0\.0\.1:\d+)")
 
 
 def _repositories(url: str) -> list[str]:
@@ -129,6 +125,12 @@ def _repositories(url: str) -> list[str]:
         "ecr", endpoint_url=url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
     )
     return [r["repositoryName"] for r in client.describe_repositories()["repositories"]]
+
+
+def _diff(directory: Path) -> subprocess.CompletedProcess[str]:
+    """``pytest-ecr diff directory``, as a user runs it."""
+    command = [sys.executable, "-m", "pytest_ecr.server.cli", "diff", str(directory)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 
 
 def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
@@ -201,12 +203,7 @@ def test_a_recording_of_the_fakes_server_shows_no_difference(
         "DeleteRepository",
     ):
         assert operation in operations
-    diff = subprocess.run(
-        [sys.executable, "-m", "pytest_ecr.server.cli", "diff", str(record)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    diff = _diff(record)
     assert diff.returncode == 0, diff.stdout + diff.stderr
     assert f"{len(calls)} recorded call(s) replayed against the fake; 0 differ" in diff.stdout
 
@@ -222,12 +219,7 @@ def test_the_diff_of_a_recording_against_moto_lists_motos_differences(
     result.stdout.fnmatch_lines(["*assert pushed.digest == *"])
     assert not any(name.startswith("pytest-ecr-") for name in _repositories(moto_endpoint))
 
-    diff = subprocess.run(
-        [sys.executable, "-m", "pytest_ecr.server.cli", "diff", str(record)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    diff = _diff(record)
     assert diff.returncode == 1
     out = diff.stdout
     # A blob the repository has never seen is a layers[] entry with layerAvailability UNAVAILABLE
@@ -281,10 +273,11 @@ def test_bad_contract_options_are_usage_errors(
     result.stderr.fnmatch_lines([message])
 
 
-def _aws_env(moto_endpoint: str) -> dict[str, str]:
+@pytest.fixture
+def aws_via_moto(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """boto3's ordinary configuration, its STS and ECR endpoints pointed at moto: ``aws`` mode
     as on AWS, without leaving the machine (moto's caller identity is account 123456789012)."""
-    return {
+    for name, value in {
         "AWS_ENDPOINT_URL_STS": moto_endpoint,
         "AWS_ENDPOINT_URL_ECR": moto_endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
@@ -292,21 +285,19 @@ def _aws_env(moto_endpoint: str) -> dict[str, str]:
         "AWS_DEFAULT_REGION": "eu-west-1",
         "AWS_CONFIG_FILE": "/nonexistent",
         "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
-    }
-
-
-def test_an_account_off_the_allow_list_is_refused(
-    pytester: pytest.Pytester, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for name, value in _aws_env(moto_endpoint).items():
+    }.items():
         monkeypatch.setenv(name, value)
+    return moto_endpoint
+
+
+def test_an_account_off_the_allow_list_is_refused(pytester: pytest.Pytester, aws_via_moto: str) -> None:
     pytester.makepyfile(
         """
         def test_creates(ecr_repo):
             pass
         """
     )
-    before = _repositories(moto_endpoint)
+    before = _repositories(aws_via_moto)
     result = _run(pytester, "--ecr-endpoint", "aws", "--ecr-allow-account", "111111111111")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stdout.fnmatch_lines(
@@ -314,14 +305,12 @@ def test_an_account_off_the_allow_list_is_refused(
             "*refusing to run against account 123456789012 at AWS: it is not among --ecr-allow-account (111111111111)*"
         ]
     )
-    assert _repositories(moto_endpoint) == before
+    assert _repositories(aws_via_moto) == before
 
 
 def test_an_allowed_account_runs_with_boto3s_own_configuration(
-    pytester: pytest.Pytester, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester, aws_via_moto: str
 ) -> None:
-    for name, value in _aws_env(moto_endpoint).items():
-        monkeypatch.setenv(name, value)
     pytester.makepyfile(
         """
         def test_creates(ecr, ecr_repo):
@@ -374,12 +363,7 @@ def test_the_diff_names_error_codes_and_messages() -> None:
 
 
 def test_diff_refuses_what_is_not_a_recording(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest_ecr.server.cli", "diff", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _diff(tmp_path)
     assert result.returncode == 2
     assert (
         result.stderr
