@@ -20,7 +20,7 @@ import boto3
 import pytest
 
 from pytest_ecr import drift
-from pytest_ecr.recording import REDACTED, redact
+from pytest_ecr.recording import REDACTED, Recorder, redact
 
 #: A test file written for both modes: it refers to repositories through ``ecr.name`` and
 #: ``ecr_repo.name``, and expects only what ECR itself documents.
@@ -62,6 +62,17 @@ def test_needs_frozen_time(ecr):
 
 
 def test_needs_the_server(ecr_server):
+    pass
+
+
+@pytest.mark.ecr_config(region="eu-west-1")
+def test_config_region(ecr, ecr_repo):
+    assert ecr.region == "eu-west-1"
+    assert ecr_repo.arn.startswith(f"arn:aws:ecr:eu-west-1:{ecr.account_id}:repository/")
+
+
+@pytest.mark.ecr_config(account_id="210987654321")
+def test_needs_another_account(ecr):
     pass
 """
 
@@ -144,16 +155,17 @@ def test_the_same_file_passes_in_process_and_against_the_server(
 ) -> None:
     pytester.makepyfile(test_portable=PORTABLE)
     in_process = _run(pytester)
-    in_process.assert_outcomes(passed=6)
+    in_process.assert_outcomes(passed=8)
 
     remote = _run(pytester, "--ecr-endpoint", fake_endpoint)
-    remote.assert_outcomes(passed=2, skipped=4)
+    remote.assert_outcomes(passed=3, skipped=5)
     reasons = remote.stdout.str()
     for feature in (
         "the ecr_clock fixture",
         "ecr.faults",
         "@pytest.mark.ecr_time",
         "the ecr_server fixture",
+        "@pytest.mark.ecr_config(account_id=...)",
     ):
         assert (
             f"{feature} needs pytest-ecr's in-process fake; contract mode runs against {fake_endpoint}"
@@ -186,7 +198,7 @@ def test_a_recording_of_the_fakes_server_shows_no_difference(
     pytester.makepyfile(test_portable=PORTABLE)
     record = pytester.path / "recording"
     _run(pytester, "--ecr-endpoint", fake_endpoint, "--ecr-record", str(record)).assert_outcomes(
-        passed=2, skipped=4
+        passed=3, skipped=5
     )
     run = json.loads((record / "main" / "run.json").read_text())
     assert run["endpoint"] == fake_endpoint
@@ -215,7 +227,7 @@ def test_the_diff_of_a_recording_against_moto_lists_motos_differences(
     record = pytester.path / "moto-recording"
     result = _run(pytester, "--ecr-endpoint", moto_endpoint, "--ecr-record", str(record))
     # moto computes image digests otherwise than ECR, so the portable test fails against it
-    result.assert_outcomes(failed=1, passed=1, skipped=4)
+    result.assert_outcomes(failed=1, passed=2, skipped=5)
     result.stdout.fnmatch_lines(["*assert pushed.digest == *"])
     assert not any(name.startswith("pytest-ecr-") for name in _repositories(moto_endpoint))
 
@@ -323,6 +335,12 @@ def test_an_allowed_account_runs_with_boto3s_own_configuration(
 
 
 # -- the recording's redaction and the diff's categories --------------------------------------
+
+
+def test_a_recording_never_mixes_runs(tmp_path: Path) -> None:
+    Recorder(tmp_path / "main").start("http://127.0.0.1:1", "123456789012", "us-east-1", "pytest-ecr-0/")
+    with pytest.raises(pytest.UsageError, match="already holds a recording; give an empty or new directory"):
+        Recorder(tmp_path / "main").start("http://127.0.0.1:1", "123456789012", "us-east-1", "pytest-ecr-1/")
 
 
 def test_secrets_are_redacted() -> None:
