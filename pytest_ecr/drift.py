@@ -1,7 +1,8 @@
 """``pytest-ecr diff DIR``: replay a recording against a fresh fake and report where they differ.
 
-Each process's recording (:mod:`pytest_ecr.recording`) is replayed in order into its own fresh
-:class:`~pytest_ecr.FakeECR` of the recorded account and region. Values are expected to differ
+The recording (:mod:`pytest_ecr.recording`; one directory per process of the run) is replayed
+into one fresh :class:`~pytest_ecr.FakeECR` of the recorded account and region, every process's
+calls in the order the endpoint answered them. Values are expected to differ
 (times, ids); what is compared is what a user can act on, in these categories:
 
 - ``status``: the HTTP status differs;
@@ -197,35 +198,53 @@ def _runs(directory: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
         yield run, meta
 
 
+def _calls(directory: Path) -> tuple[dict[str, Any], list[tuple[Path, dict[str, Any]]]]:
+    """The recording's metadata (of its first run) and every recorded call of every run, in the
+    order the endpoint answered them: the workers of a run share the endpoint's state."""
+    runs = list(_runs(directory))
+    accounts = {meta["account"] for _, meta in runs}
+    if len(accounts) > 1:
+        raise RecordingError(f"{directory}: runs against several accounts ({', '.join(sorted(accounts))})")
+    calls: list[tuple[float, int, str, Path, dict[str, Any]]] = []
+    for index, (run, meta) in enumerate(runs):
+        for path in run.glob("[0-9]*.json"):
+            try:
+                record = json.loads(path.read_text(encoding="utf-8"))
+                record["status"] = int(record["status"])
+                record["region"] = record.get("region") or meta["region"]
+                key = (float(record.get("at", 0.0)), index, path.name)
+                missing = {"operation", "request", "response"} - record.keys()
+                if missing:
+                    raise KeyError(", ".join(sorted(missing)))
+            except (OSError, ValueError, KeyError, TypeError) as err:
+                raise RecordingError(f"{path}: not a recorded call: {err}") from None
+            calls.append((*key, path, record))
+    calls.sort(key=lambda call: call[:3])
+    return runs[0][1], [(path, record) for *_, path, record in calls]
+
+
 def replay(directory: Path) -> tuple[int, list[Difference]]:
-    """Replay every run under ``directory``; (the number of calls, their differences)."""
+    """Replay the recording under ``directory`` into one fresh fake; (the number of calls, their
+    differences)."""
     from .fake import FakeECR
     from .protocol.model import TARGET_PREFIX
 
-    count, found = 0, list[Difference]()
-    for run, meta in _runs(directory):
-        fake = FakeECR(meta["account"], meta["region"])
-        ids: dict[str, str] = {}
-        for path in sorted(run.glob("[0-9]*.json")):
-            try:
-                record = json.loads(path.read_text(encoding="utf-8"))
-                operation, request = record["operation"], record["request"]
-                status, response = int(record["status"]), record["response"]
-            except (OSError, ValueError, KeyError, TypeError) as err:
-                raise RecordingError(f"{path}: not a recorded call: {err}") from None
-            body = json.dumps(_substitute(request, ids)).encode()
-            exchange = fake.handle(
-                TARGET_PREFIX + operation, body, meta["account"], record.get("region") or meta["region"]
-            )
-            replayed = json.loads(exchange.body)
-            _learn(response, replayed, ids)
-            label = str(path.relative_to(directory)) + (f" ({record['test']})" if record.get("test") else "")
-            found.extend(
-                Difference(category, operation, label, detail)
-                for category, detail in compare(status, response, exchange.status, replayed)
-            )
-            count += 1
-    return count, found
+    meta, calls = _calls(directory)
+    fake = FakeECR(meta["account"], meta["region"])
+    ids: dict[str, str] = {}
+    found: list[Difference] = []
+    for path, record in calls:
+        operation = record["operation"]
+        body = json.dumps(_substitute(record["request"], ids)).encode()
+        exchange = fake.handle(TARGET_PREFIX + operation, body, meta["account"], record["region"])
+        replayed = json.loads(exchange.body)
+        _learn(record["response"], replayed, ids)
+        label = str(path.relative_to(directory)) + (f" ({record['test']})" if record.get("test") else "")
+        found.extend(
+            Difference(category, operation, label, detail)
+            for category, detail in compare(record["status"], record["response"], exchange.status, replayed)
+        )
+    return len(calls), found
 
 
 def report(count: int, found: list[Difference]) -> str:

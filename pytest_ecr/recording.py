@@ -2,8 +2,8 @@
 
 Each process writes into ``DIR/<worker>/`` (``main``, or the xdist worker id): ``run.json`` (the
 endpoint, account, region and name prefix) and one ``NNNNNN-<Operation>.json`` per call, in the
-order the calls were made: the test, the region, the request's JSON body, the response's HTTP
-status and JSON body. Headers are not kept (they carry the signature); secrets in bodies are
+order the calls were made: the test, when the answer came (epoch seconds), the region, the
+request's JSON body, the response's HTTP status and JSON body. Headers are not kept (they carry the signature); secrets in bodies are
 replaced by :data:`REDACTED` (:func:`redact`). ``pytest-ecr diff DIR`` replays them (see
 :mod:`pytest_ecr.drift`).
 """
@@ -14,6 +14,7 @@ import itertools
 import json
 import re
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,8 @@ class Recorder:
             self.write(
                 {
                     "test": test(),
+                    # when the answer came: the diff replays the workers' calls in this order
+                    "at": time.time(),
                     "operation": model.name,
                     "region": region,
                     "request": _json(context.get("pytest_ecr_request", b"")),

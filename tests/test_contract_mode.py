@@ -220,6 +220,24 @@ def test_a_recording_of_the_fakes_server_shows_no_difference(
     assert f"{len(calls)} recorded call(s) replayed against the fake; 0 differ" in diff.stdout
 
 
+def test_xdist_workers_record_and_clean_up_each_their_own(
+    pytester: pytest.Pytester, fake_endpoint: str
+) -> None:
+    pytester.makepyfile(test_portable=PORTABLE)
+    record = pytester.path / "recording"
+    result = _run(pytester, "-n", "2", "--ecr-endpoint", fake_endpoint, "--ecr-record", str(record))
+    result.assert_outcomes(passed=3, skipped=5)
+    runs = {path.parent.name: json.loads(path.read_text()) for path in record.glob("*/run.json")}
+    workers = sorted(runs)
+    assert set(workers) <= {"gw0", "gw1"}
+    assert workers  # the workers that ran ECR tests, each in its own directory with its own prefix
+    assert len({run["prefix"] for run in runs.values()}) == len(runs)
+    assert _repositories(fake_endpoint) == []
+    diff = _diff(record)
+    assert diff.returncode == 0, diff.stdout + diff.stderr
+    assert "0 differ" in diff.stdout
+
+
 def test_the_diff_of_a_recording_against_moto_lists_motos_differences(
     pytester: pytest.Pytester, moto_endpoint: str
 ) -> None:
