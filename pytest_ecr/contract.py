@@ -150,6 +150,8 @@ class Contract:
     account: str | None = None
     region: str = DEFAULT_REGION
     recorder: Recorder | None = None
+    #: the regions the run's clients used (the final sweep looks in each)
+    regions: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 

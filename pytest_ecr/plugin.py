@@ -133,7 +133,13 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if contract is not None and contract.account is not None:
         from .remote import sweep
 
-        sweep(contract)
+        failures = sweep(contract)
+        if failures:
+            session.config.get_terminal_writer().line(
+                "pytest-ecr: could not delete what the run left under its prefix "
+                f"{contract.prefix}:\n" + "\n".join(failures),
+                red=True,
+            )
 
 
 def _test_config(request: pytest.FixtureRequest) -> Config:

@@ -89,7 +89,19 @@ def _session_and_credentials(endpoint: Endpoint) -> tuple[Any, dict[str, str]]:
 
 def identify(endpoint: Endpoint) -> tuple[str, str]:
     """(account id, region) of the endpoint: STS's caller identity for AWS, DescribeRegistry's
-    registry id for an emulator."""
+    registry id for an emulator. An endpoint that cannot say ends the run: every test would fail."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return _identity(endpoint)
+    except (BotoCoreError, ClientError) as err:
+        pytest.exit(
+            f"pytest-ecr: cannot learn the account of {endpoint.label}: {err}",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
+
+
+def _identity(endpoint: Endpoint) -> tuple[str, str]:
     session, creds = _session_and_credentials(endpoint)
     region = endpoint.region or session.region_name
     if region is None:
@@ -163,6 +175,7 @@ class RemoteECR:
         client = self._session.client(
             "ecr", region_name=region, endpoint_url=self.contract.endpoint.url, **self._credentials, **kwargs
         )
+        self.contract.regions.add(region)
         client.meta.events.register("after-call.ecr", self._tracker(region))
         if self.contract.recorder is not None:
             self.contract.recorder.attach(client, region, lambda: self._test)
@@ -178,6 +191,7 @@ class RemoteECR:
 
     def _client(self, region: str | None) -> Any:
         region = region or self.region
+        self.contract.regions.add(region)
         if region not in self._helper_clients:
             self._helper_clients[region] = self.client(region)
         return self._helper_clients[region]
@@ -345,20 +359,18 @@ class RemoteECR:
 
 
 def sweep(contract: Contract) -> list[str]:
-    """Delete every repository under the run's prefix that is still there (created by a client
-    the plugin did not make, or left by an interrupted teardown); the names deleted."""
+    """Delete every repository under the run's prefix that is still there, in every region the
+    run used (created by a client the plugin did not make, or left by an interrupted teardown);
+    what could not be deleted, described."""
     remote = RemoteECR(contract, test="(end of run)")
-    paginator = remote._client(None).get_paginator("describe_repositories")
-    names = [
-        repo["repositoryName"]
-        for page in paginator.paginate()
-        for repo in page["repositories"]
-        if repo["repositoryName"].startswith(contract.prefix)
-    ]
-    for name in names:
-        remote.created.append((remote.region, "DeleteRepository", {"repositoryName": name, "force": True}))
-    remote.cleanup()
-    return names
+    for region in sorted(contract.regions):
+        paginator = remote._client(region).get_paginator("describe_repositories")
+        for page in paginator.paginate():
+            for repo in page["repositories"]:
+                if repo["repositoryName"].startswith(contract.prefix):
+                    params = {"repositoryName": repo["repositoryName"], "force": True}
+                    remote.created.append((region, "DeleteRepository", params))
+    return remote.cleanup()
 
 
 def remote_ecr(

@@ -352,6 +352,14 @@ def test_an_allowed_account_runs_with_boto3s_own_configuration(
     result.assert_outcomes(passed=1)
 
 
+def test_an_endpoint_that_cannot_answer_ends_the_run(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_creates(ecr_repo): pass\ndef test_again(ecr_repo): pass")
+    # port 9 (discard) on loopback: nothing listens there
+    result = _run(pytester, "--ecr-endpoint", "http://127.0.0.1:9")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines(["*pytest-ecr: cannot learn the account of http://127.0.0.1:9: *"])
+
+
 # -- the recording's redaction and the diff's categories --------------------------------------
 
 
