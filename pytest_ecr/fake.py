@@ -305,6 +305,18 @@ class FakeECR:
             region or self.region,
         )
 
+    def name(self, name: str) -> str:
+        """The repository name a test's ``name`` stands for: itself here; in contract mode
+        (:doc:`contract`) the name under the run's prefix. Tests that run in both modes refer to
+        repositories they seeded as ``ecr.name("app")``."""
+        return name
+
+    def has_repository(self, name: str, account: str | None = None, region: str | None = None) -> bool:
+        """Whether the registry of ``account`` in ``region`` (default: the fake's) holds ``name``."""
+        with self._lock:
+            reg = self.store.registry(account or self.account_id, region or self.region)
+            return name in reg.repositories
+
     def repository(self, name: str, account: str | None = None, region: str | None = None) -> Repository:
         """The stored state of a repository (a :class:`~pytest_ecr.Repository`: ``images``, digest
         to image in push order, ``tag_index``, tag to digest, ``tag_mutability``,

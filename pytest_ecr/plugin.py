@@ -14,17 +14,22 @@ import pytest
 
 from . import _hook, moto_bridge
 from .config import ACCOUNT_ID, REGION_NAME, Config, add_options, resolve
+from .contract import Contract, add_contract_options, contract_for
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
 
     from .clock import EcrClock
     from .fake import FakeECR, RepositoryHandle
+    from .helpers import EcrHelpers
+    from .remote import RemoteECR
     from .server import EcrServer
     from .service.context import ScanRequest
 
 DOCS = "https://pytest-ecr.readthedocs.io/en/latest"
 _CONFIG = pytest.StashKey[Config]()
+#: contract mode's connection (absent without --ecr-endpoint)
+_CONTRACT = pytest.StashKey[Contract]()
 MARKERS = {
     "ecr_seed": "ecr_seed(repositories=(), images=None, upstream=None, account=None, region=None): create "
     "repositories, push synthetic images and seed upstream registries before the test, in the registry of "
@@ -99,6 +104,7 @@ def _time_args(marker: pytest.Mark) -> float:
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
     moto_bridge.add_options(parser)
+    add_contract_options(parser)
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -118,6 +124,24 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", text)
     config.stash[_CONFIG] = resolve(config)
     moto_bridge.configure(config)
+    contract = contract_for(config)
+    if contract is not None:
+        config.stash[_CONTRACT] = contract
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Contract mode: delete whatever is still under the run's prefix."""
+    contract = session.config.stash.get(_CONTRACT, None)
+    if contract is not None and contract.account is not None:
+        from .remote import sweep
+
+        failures = sweep(contract)
+        if failures:
+            session.config.get_terminal_writer().line(
+                "pytest-ecr: could not delete what the run left under its prefix "
+                f"{contract.prefix}:\n" + "\n".join(failures),
+                red=True,
+            )
 
 
 def _test_config(request: pytest.FixtureRequest) -> Config:
@@ -144,8 +168,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture
-def ecr(request: pytest.FixtureRequest) -> Iterator[FakeECR]:
-    """A fresh fake ECR, active for this test; boto3 ECR clients are answered by it."""
+def ecr(request: pytest.FixtureRequest) -> Iterator[FakeECR | RemoteECR]:
+    """A fresh fake ECR, active for this test; boto3 ECR clients are answered by it. In contract
+    mode (``--ecr-endpoint``), a :class:`~pytest_ecr.remote.RemoteECR` on the endpoint."""
     __tracebackhide__ = True
     from .clock import FREEZEGUN, TIME_MACHINE
     from .fake import FakeECR
@@ -158,6 +183,10 @@ def ecr(request: pytest.FixtureRequest) -> Iterator[FakeECR]:
         seeds.append(seed_arguments(marker.args, marker.kwargs, "@pytest.mark.ecr_seed", _usage(marker)))
     time_marker = request.node.get_closest_marker("ecr_time")
     moment = _time_args(time_marker) if time_marker else None
+    contract = request.config.stash.get(_CONTRACT, None)
+    if contract is not None:
+        yield from _remote_ecr(request, contract, time_marker, seeds)
+        return
     if moment is not None:
         other = conflicting_freeze(request)
         if other is not None:
@@ -190,6 +219,27 @@ def ecr(request: pytest.FixtureRequest) -> Iterator[FakeECR]:
         )
 
 
+def _remote_ecr(
+    request: pytest.FixtureRequest,
+    contract: Contract,
+    time_marker: pytest.Mark | None,
+    seeds: list[dict[str, Any]],
+) -> Iterator[RemoteECR]:
+    """The ``ecr`` fixture in contract mode: what needs the fake is skipped, naming it."""
+    __tracebackhide__ = True
+    from .remote import remote_ecr, skip_fake_only
+
+    if time_marker is not None:
+        skip_fake_only("@pytest.mark.ecr_time", contract.endpoint.label)
+    region = None
+    for marker in request.node.iter_markers("ecr_config"):
+        settings = _config_args(marker)
+        if "account_id" in settings:
+            skip_fake_only("@pytest.mark.ecr_config(account_id=...)", contract.endpoint.label)
+        region = region or settings.get("region")
+    yield from remote_ecr(contract, request, region, seeds)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Any:
     """Notice an ``ecr`` fixture of the user's that shadows the plugin's (usual in moto-based
@@ -201,7 +251,7 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.Fix
         return value
     from .fake import FakeECR
 
-    if not isinstance(value, FakeECR):
+    if not isinstance(value, FakeECR) and not _is_remote(value, request):
         from .shadowing import fixture_location, shadow_report
 
         report = shadow_report(value, fixture_location(fixturedef, request.config.rootpath))
@@ -212,11 +262,33 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.Fix
     return value
 
 
+def _is_remote(ecr: Any, request: pytest.FixtureRequest) -> bool:
+    """Whether ``ecr`` is contract mode's RemoteECR (never, without ``--ecr-endpoint``)."""
+    if _CONTRACT not in request.config.stash:
+        return False
+    from .remote import RemoteECR
+
+    return isinstance(ecr, RemoteECR)
+
+
+def _helpers(ecr: Any, request: pytest.FixtureRequest) -> EcrHelpers:
+    """The ``ecr`` fixture's FakeECR, or in contract mode its RemoteECR."""
+    __tracebackhide__ = True
+    if _is_remote(ecr, request):
+        return ecr  # type: ignore[no-any-return]
+    return _fake(ecr, request)
+
+
 def _fake(ecr: Any, request: pytest.FixtureRequest) -> FakeECR:
-    """The ``ecr`` fixture's FakeECR, or a failure saying which fixture shadows it."""
+    """The ``ecr`` fixture's FakeECR, or a failure saying which fixture shadows it (in contract
+    mode, a skip: the fixture asking needs the in-process fake)."""
     __tracebackhide__ = True
     from .fake import FakeECR
 
+    if _is_remote(ecr, request):
+        from .remote import skip_fake_only
+
+        skip_fake_only(f"the {request.fixturename} fixture", request.config.stash[_CONTRACT].endpoint.label)
     if not isinstance(ecr, FakeECR):
         from .shadowing import shadow_report
 
@@ -245,13 +317,14 @@ def ecr_clock(ecr: FakeECR, request: pytest.FixtureRequest) -> EcrClock:
 @pytest.fixture
 def ecr_client(ecr: FakeECR, request: pytest.FixtureRequest) -> ECRClient:
     """A boto3 ECR client on the fake, in the configured account and region."""
-    return _fake(ecr, request).client()
+    return _helpers(ecr, request).client()  # type: ignore[no-any-return]
 
 
 @pytest.fixture
 def ecr_repo(ecr: FakeECR, request: pytest.FixtureRequest) -> RepositoryHandle:
-    """A repository named ``test-repo`` created in the fake (``.name``, ``.arn``, ``.uri``)."""
-    return _fake(ecr, request).create_repository("test-repo")
+    """A repository named ``test-repo`` created in the fake (``.name``, ``.arn``, ``.uri``); in
+    contract mode under the run's prefix, deleted when the test ends."""
+    return _helpers(ecr, request).create_repository("test-repo")
 
 
 @pytest.fixture

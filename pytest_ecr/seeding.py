@@ -17,7 +17,7 @@ from .gcpause import paused_gc
 from .service.context import Context
 from .service.errors import ECRError
 from .service.images import store_image, store_with_blobs
-from .store import Repository, ScanFailure, Store
+from .store import Repository, ScanFailure
 
 
 class FakeError(Exception):
@@ -124,13 +124,14 @@ def store_many(
 
 
 class SeedTarget(Protocol):
-    """What :func:`seed` needs of the facade (``FakeECR``): its store, default registry and
-    helpers."""
+    """What :func:`seed` needs of the facade (``FakeECR``, or contract mode's ``RemoteECR``): its
+    default registry and helpers."""
 
     account_id: str
     region: str
-    store: Store
 
+    @property
+    def has_repository(self) -> Callable[..., bool]: ...
     @property
     def create_repository(self) -> Callable[..., RepositoryHandle]: ...
     @property
@@ -180,9 +181,8 @@ def seed(
     for entry in repositories:
         params = {"repositoryName": entry} if isinstance(entry, str) else dict(entry)
         target.create_repository(params.pop("repositoryName"), **where, **params)
-    existing = target.store.registry(account or target.account_id, region or target.region).repositories
     for repo_name, entries in (images or {}).items():
-        if repo_name not in existing:
+        if not target.has_repository(repo_name, **where):
             target.create_repository(repo_name, **where)
         for entry in entries:
             if isinstance(entry, dict) and "oci_layout" in entry:

@@ -67,7 +67,7 @@ def test_readme_speaks_to_users_first() -> None:
     assert len(re.findall(r"^python3 ", block, flags=re.M)) == 2
 
 
-@pytest.mark.parametrize("page", ["lifecycle.rst", "faults.rst", "events.rst"])
+@pytest.mark.parametrize("page", ["lifecycle.rst", "faults.rst", "events.rst", "contract.rst"])
 def test_docs_examples_pass(pytester: pytest.Pytester, page: str) -> None:
     [example] = code_blocks(page, "python")
     run_as_test_module(pytester, f"test_{page.split('.')[0]}_example", example)

@@ -131,12 +131,25 @@ def _parser() -> argparse.ArgumentParser:
         help="keep the state in this JSON file across restarts (--seed applies only when it does not exist yet)",
     )
     control_cli.add_commands(commands)
+    _add_diff(commands)
     return parser
+
+
+def _add_diff(commands: Any) -> None:
+    diff = commands.add_parser(
+        "diff",
+        help="replay a recording (pytest --ecr-record DIR) against a fresh fake and print the differences",
+    )
+    diff.add_argument("directory", help="the recording's directory")
 
 
 def main(argv: Sequence[str] | None = None, stop: threading.Event | None = None) -> int:
     """Run the server until interrupted (or until ``stop`` is set)."""
     args = _parser().parse_args(argv)
+    if args.command == "diff":
+        from ..drift import main as diff
+
+        return diff(args.directory)
     if args.command != "serve":
         return control_cli.run(args, load_seed)
     fake = FakeECR(args.account, args.region)
