@@ -67,9 +67,13 @@ _CLASSES: dict[str, type] = {
         upstreams.Upstreams,
     )
 }
-#: each class's field names, looked up once (dataclasses.fields is slow for every image)
+#: fields never saved: the copy-on-access bookkeeping of a restored snapshot (ids of jobs still the
+#: snapshot's, and their copy memo), which means nothing in another process; loaded as their defaults
+_TRANSIENT: dict[type, frozenset[str]] = {agenda.Agenda: frozenset({"_shared", "_memo"})}
+#: each class's saved field names, looked up once (dataclasses.fields is slow for every image)
 _FIELDS: dict[type, tuple[str, ...]] = {
-    cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in _CLASSES.values()
+    cls: tuple(f.name for f in dataclasses.fields(cls) if f.name not in _TRANSIENT.get(cls, ()))
+    for cls in _CLASSES.values()
 }
 _COUNT = re.compile(r"count\((-?[0-9]+)\)")
 
@@ -198,6 +202,12 @@ class _Decoder:
             )
         for key, item in fields.items():
             object.__setattr__(obj, key, self.value(item))  # frozen dataclasses too
+        for field in dataclasses.fields(cls):
+            if field.name in _TRANSIENT.get(cls, ()):
+                default = (
+                    field.default if field.default_factory is dataclasses.MISSING else field.default_factory()
+                )
+                object.__setattr__(obj, field.name, default)
         if isinstance(obj, store.Upload):  # a hash's state cannot be saved: hash the parts again
             obj.sha256 = hashlib.sha256(b"".join(obj.parts))
         return obj
