@@ -59,30 +59,50 @@ def test_each_kind_of_site(tmp_path):
     assert all(s.runtime for s in found)
 
 
-def test_mutants_replace_only_their_range(tmp_path):
-    # Non-ASCII before the site: ast columns are UTF-8 bytes, the replacement works on characters.
-    source = 'def g(n):\n    label = "héllo wörld"; return n >= 10  # ok\n'
+@pytest.mark.parametrize(
+    ("source", "description", "mutated"),
+    [
+        # Non-ASCII before the site: ast columns are UTF-8 bytes, the replacement works on characters.
+        (
+            'def g(n):\n    label = "héllo"; return n >= 10  # ok\n',
+            "`>=` to `>` in `n >= 10`",
+            'def g(n):\n    label = "héllo"; return n > 10  # ok\n',
+        ),
+        (
+            'def g(n):\n    label = "héllo"; return n >= 10  # ok\n',
+            "`10` to `11`",
+            'def g(n):\n    label = "héllo"; return n >= 11  # ok\n',
+        ),
+        (
+            'def g(n):\n    label = "héllo"; return n >= 10  # ok\n',
+            "`return n >= 10` to `return None`",
+            'def g(n):\n    label = "héllo"; return None  # ok\n',
+        ),
+        (
+            "def h(a, b):\n    return (a) is not (b) or a not in b\n",
+            "`is not` to `is` in `a is not b`",
+            "def h(a, b):\n    return (a) is (b) or a not in b\n",
+        ),
+        (
+            "def h(a, b):\n    return (a) is not (b) or a not in b\n",
+            "`not in` to `in` in `a not in b`",
+            "def h(a, b):\n    return (a) is not (b) or a in b\n",
+        ),
+        (
+            "def h(a, b):\n    return not(a) or b[: len(a)]\n",
+            "`not` removed in `not a`",
+            "def h(a, b):\n    return (a) or b[: len(a)]\n",
+        ),
+        (
+            "def h(a, b):\n    return not(a) or b[: len(a)]\n",
+            "slice bound `len(a)` + 1",
+            "def h(a, b):\n    return not(a) or b[: (len(a)) + 1]\n",
+        ),
+    ],
+)
+def test_a_mutant_replaces_only_its_range(tmp_path, source, description, mutated):
     found = {s.description: s for s in sites_of(tmp_path, source)}
-    assert mutants.mutate(source, found["`>=` to `>` in `n >= 10`"]) == (
-        'def g(n):\n    label = "héllo wörld"; return n > 10  # ok\n'
-    )
-    assert mutants.mutate(source, found["`10` to `11`"]) == (
-        'def g(n):\n    label = "héllo wörld"; return n >= 11  # ok\n'
-    )
-    assert mutants.mutate(source, found["`return n >= 10` to `return None`"]) == (
-        'def g(n):\n    label = "héllo wörld"; return None  # ok\n'
-    )
-
-
-def test_two_word_operators_and_parentheses(tmp_path):
-    source = "def h(a, b):\n    return (a) is not (b) or a not in b\n"
-    found = {s.description: s for s in sites_of(tmp_path, source)}
-    assert mutants.mutate(source, found["`is not` to `is` in `a is not b`"]) == (
-        "def h(a, b):\n    return (a) is (b) or a not in b\n"
-    )
-    assert mutants.mutate(source, found["`not in` to `in` in `a not in b`"]) == (
-        "def h(a, b):\n    return (a) is not (b) or a in b\n"
-    )
+    assert mutants.mutate(source, found[description]) == mutated
 
 
 def test_typing_docstrings_and_assertions_are_not_sites(tmp_path):
@@ -184,37 +204,28 @@ def toy(tmp_path):
     return tmp_path
 
 
-def run(toy, capsys, *extra):
-    status = mutants.main(["--root", str(toy), "--package", "toy", "--sample", *extra])
-    return status, capsys.readouterr().out
-
-
 def test_a_run_kills_reports_survivors_and_leaves_the_tree_alone(toy, capsys):
-    status, out = run(toy, capsys, "6", "--fail-under", "60")
-    assert status == 0
-    assert "mutation score: 4 of 6 killed (66.7 %) [4 by a failing test, 0 by timeout]" in out
-    survivors = out.split("survivors (2):")[1]
-    assert "survived    toy/__init__.py:7  toy/__init__.py::clamp: `10` to `11`" in survivors
-    assert "2 test function(s) passed with the mutant" not in survivors  # only test_clamp covers clamp
-    assert "1 test function(s) passed with the mutant" in survivors
-    assert "not covered toy/__init__.py:11  toy/__init__.py::unused: `return x` to `return None`" in survivors
-    assert (toy / "toy" / "__init__.py").read_text() == TOY
-    assert sorted(p.name for p in toy.iterdir()) == ["tests", "toy"]
-
-
-def test_below_the_threshold_fails_and_equivalents_are_skipped(toy, capsys):
     listed = toy / "equivalents.txt"
     listed.write_text(
-        "toy/__init__.py::clamp: `10` to `11`\n    the tests never clamp\ntoy/gone.py::f: `1` to `2`\n    x\n"
+        "toy/__init__.py::is_adult: `18` to `19`\n    listed to be skipped\ntoy/gone.py::f: `1` to `2`\n    x\n"
     )
-    status, out = run(toy, capsys, "5", "--equivalents", str(listed), "--fail-under", "90")
-    assert status == 1
+    argv = ["--root", str(toy), "--package", "toy", "--sample", "5", "--equivalents", str(listed)]
+    assert mutants.main([*argv, "--fail-under", "70"]) == 1
+    out = capsys.readouterr().out
     assert "sites: 5 in 1 files (1 listed equivalent, skipped)" in out
     assert "lists a site that no longer exists: toy/gone.py::f: `1` to `2`" in out
-    assert "mutation score: 4 of 5 killed (80.0 %)" in out
-    assert "`10` to `11`" not in out.split("mutation score")[1]
+    assert "mutation score: 3 of 5 killed (60.0 %) [3 by a failing test, 0 by timeout]" in out
+    survivors = out.split("survivors (2):")[1]
+    assert "survived    toy/__init__.py:7  toy/__init__.py::clamp: `10` to `11`" in survivors
+    assert "1 test function(s) passed with the mutant" in survivors  # only test_clamp runs clamp
+    assert "not covered toy/__init__.py:11  toy/__init__.py::unused: `return x` to `return None`" in survivors
+    assert "`18` to `19`" not in out.split("sites:")[1]
+    assert (toy / "toy" / "__init__.py").read_text() == TOY
+    assert sorted(p.name for p in toy.iterdir()) == ["equivalents.txt", "tests", "toy"]
 
 
 def test_usage_errors(toy, capsys):
     assert mutants.main(["--root", str(toy), "--package", "toy", "--sample", "7"]) == 2
     assert "--sample 7: only 6 sites in toy" in capsys.readouterr().err
+    assert mutants.main(["--root", str(toy), "--package", "toy", "--paths", "nowhere"]) == 2
+    assert "--paths: nowhere does not exist" in capsys.readouterr().err
