@@ -306,7 +306,9 @@ class _SiteFinder(ast.NodeVisitor):
 
     def visit_Return(self, node: ast.Return) -> None:
         value = node.value
-        if value is not None and not (isinstance(value, ast.Constant) and value.value is None):
+        # `return None` stays; `return True`/`False` has its constant flipped instead (to None it is
+        # equivalent wherever the caller only tests truth).
+        if value is not None and not (isinstance(value, ast.Constant) and value.value in (None, True, False)):
             self._add(
                 value,
                 f"`return {_snippet(value)}` to `return None`",
