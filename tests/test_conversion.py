@@ -207,6 +207,17 @@ def test_docker_stored_schema1_asked_is_converted_and_signed(ecr: FakeECR, clien
     assert again["imageId"]["imageDigest"] == image["imageId"]["imageDigest"]
 
 
+# manifest-v2-1 ("Signed manifests"): the protected header holds formatLength, formatTail and the
+# signing time, RFC 3339 in UTC to the second (its example: "time": "2015-09-11T04:13:48Z").
+# Found by tools/mutants.py: `_signed_at` returning None survived every test.
+@pytest.mark.ecr_time(1767323045.678)  # 2026-01-02T03:04:05.678Z
+def test_schema1_signature_protects_the_signing_time(ecr: FakeECR, client: Any) -> None:
+    docker_image(ecr)
+    image = get_one(client, {"imageTag": "v1"}, [SCHEMA1_SIGNED])
+    [signature] = json.loads(image["imageManifest"])["signatures"]
+    assert json.loads(b64decode(signature["protected"]))["time"] == "2026-01-02T03:04:05Z"
+
+
 def test_schema1_conversion_needs_a_readable_config(ecr: FakeECR, client: Any) -> None:
     # distribution answers MANIFEST_INVALID when the config blob is missing; the fake: not found
     config = add_blob(ecr, REPO, b"not json", DOCKER_CONFIG)

@@ -286,6 +286,17 @@ def test_rule_1_not_json_or_not_mappable(ecr_client, ecr_repo):
     )
 
 
+def test_rule_1_a_string_member_given_an_object_is_not_mappable(ecr_client, ecr_repo):
+    # Spec §5.3 item 1 ("not mappable", as `rules` given an object). Found by tools/mutants.py: no
+    # test reached the refusal of a non-string value for a string member.
+    wrong = untagged()
+    wrong["selection"]["tagStatus"] = {"value": "untagged"}
+    assert rejection(ecr_client, doc(wrong)) == (
+        "InvalidParameterException",
+        FAILURE + "Could not map policyString into LifecyclePolicy.",
+    )
+
+
 def test_rule_2_missing_required_properties(ecr_client, ecr_repo):
     assert rejection(ecr_client, padded('{"policy": []}')) == (
         "InvalidParameterException",

@@ -65,6 +65,22 @@ def test_create_describe_update_delete(ecr, ecr_client):
     assert ecr_client.describe_repository_creation_templates()["repositoryCreationTemplates"] == []
 
 
+def test_exclusion_filters_are_answered_as_given(ecr_client):
+    # RepositoryCreationTemplate.imageTagMutabilityExclusionFilters (botocore's ECR model) in the
+    # create and describe answers. Found by tools/mutants.py: dropping non-empty filters from
+    # every answer passed every test.
+    filters = [{"filterType": "WILDCARD", "filter": "release-*"}]
+    created = ecr_client.create_repository_creation_template(
+        prefix="prod",
+        appliedFor=["REPLICATION"],
+        imageTagMutability="MUTABLE_WITH_EXCLUSION",
+        imageTagMutabilityExclusionFilters=filters,
+    )["repositoryCreationTemplate"]
+    [described] = ecr_client.describe_repository_creation_templates()["repositoryCreationTemplates"]
+    assert created["imageTagMutabilityExclusionFilters"] == filters
+    assert described["imageTagMutabilityExclusionFilters"] == filters
+
+
 def test_duplicates_and_missing(ecr_client):
     ecr_client.create_repository_creation_template(prefix="prod", appliedFor=["REPLICATION"])
     with pytest.raises(ClientError) as exc:
