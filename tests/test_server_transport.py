@@ -505,7 +505,7 @@ def test_serve_bounds_both_logs(monkeypatch: pytest.MonkeyPatch) -> None:
     thread.start()
     try:
         for _ in range(1000):  # until it listens (at most 10 s)
-            if made and made[0]._server is not None:
+            if made and made[0].listening:
                 break
             threading.Event().wait(0.01)
         client = made[0].client()
