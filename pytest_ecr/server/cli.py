@@ -23,6 +23,7 @@ from ..calls import CallLog
 from ..config import check_account_id, check_region
 from ..fake import DEFAULT_ACCOUNT, DEFAULT_REGION, FakeECR, FakeError
 from ..seed_schema import SEED_KEYS, SeedError, check_seed
+from .hosts import NAMINGS
 from .http import LOOPBACK, EcrServer
 
 #: how many calls (``FakeECR.calls``) and requests (``EcrServer.log``) a long-running server keeps
@@ -113,6 +114,19 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--region", type=_checked(check_region), default=DEFAULT_REGION, help="the default region"
     )
+    serve.add_argument(
+        "--tls", action="store_true", help="serve HTTPS with a certificate from a CA made for this run"
+    )
+    serve.add_argument(
+        "--ca-file", metavar="PATH", help="with --tls: write the run's CA certificate (PEM) to PATH"
+    )
+    serve.add_argument(
+        "--naming",
+        choices=NAMINGS,
+        default="account",
+        help="how API answers name registries: <account>.dkr.ecr.<region>.localhost:PORT (account, "
+        "the default) or 127.0.0.1:PORT (loopback)",
+    )
     serve.add_argument("--quiet", action="store_true", help="do not log requests")
     serve.add_argument(
         "--log-limit",
@@ -126,7 +140,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, stop: threading.Event | None = None) -> int:
     """Run the server until interrupted (or until ``stop`` is set)."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.ca_file and not args.tls:
+        parser.error("--ca-file needs --tls")
     fake = FakeECR(args.account, args.region)
     fake.calls = CallLog(args.log_limit)  # a long run keeps the latest calls, not every one
     if args.seed:
@@ -135,18 +152,37 @@ def main(argv: Sequence[str] | None = None, stop: threading.Event | None = None)
         except FakeError as err:
             raise SystemExit(f"pytest-ecr: {args.seed}: {err}") from None
     try:
-        server = EcrServer(fake, port=args.port, verbose=not args.quiet, log_limit=args.log_limit).start()
+        server = EcrServer(
+            fake,
+            port=args.port,
+            verbose=not args.quiet,
+            log_limit=args.log_limit,
+            tls=args.tls,
+            naming=args.naming,
+        ).start()
     except OSError as err:  # the port is taken, or not ours to bind
         raise SystemExit(
             f"pytest-ecr: cannot listen on {LOOPBACK}:{args.port}: {err.strerror or err}"
         ) from None
+    except RuntimeError as err:  # --tls without trustme
+        raise SystemExit(f"pytest-ecr: {err}") from None
+    if args.ca_file:
+        try:
+            server.write_ca(args.ca_file)
+        except OSError as err:
+            server.stop()
+            raise SystemExit(
+                f"pytest-ecr: cannot write the CA certificate to {args.ca_file}: {err.strerror or err}"
+            ) from None
     print(
         f"pytest-ecr: ECR API at {server.url} (account {args.account}, region {args.region}); "
-        f"OCI registry at {server.registry}; log in with "
+        f"OCI registry at {server.registry} and {server.registry_host()}; log in with "
         f"`aws ecr get-login-password --endpoint-url {server.url} | docker login -u AWS --password-stdin "
         f"{server.registry}`",
         flush=True,
     )
+    if args.tls:
+        print(f"pytest-ecr: TLS: trust the CA certificate in {args.ca_file or server.ca_file}", flush=True)
     try:
         (stop or threading.Event()).wait()
     except KeyboardInterrupt:
