@@ -156,6 +156,15 @@ def test_a_multi_arch_index_pushed_by_buildah_is_pulled_per_platform_by_podman(
     assert inspected["Architecture"] == "arm64"
 
 
+def skopeo_push(skopeo: str, server: EcrServer, layout: Path, host: str) -> None:
+    """Copy the layout's ``multi`` index (and its images) to ``host`` over TLS."""
+    run(
+        skopeo, "--insecure-policy", "copy", "--all", "--dest-cert-dir", f"{server.certs_dir}/{host}",
+        "--dest-creds", f"{server.username}:{server.password}", f"oci:{layout}:multi",
+        f"docker://{host}/{REPO}:multi",
+    )  # fmt: skip
+
+
 def test_skopeo_copies_over_tls_with_the_served_ca(
     ecr: FakeECR, ecr_server: EcrServer, tmp_path: Path
 ) -> None:
@@ -164,10 +173,7 @@ def test_skopeo_copies_over_tls_with_the_served_ca(
     ecr.create_repository(REPO)
     host = f"localhost:{ecr_server.port}"
     creds = f"{ecr_server.username}:{ecr_server.password}"
-    run(
-        skopeo, "--insecure-policy", "copy", "--all", "--dest-cert-dir", f"{ecr_server.certs_dir}/{host}",
-        "--dest-creds", creds, f"oci:{tmp_path / 'layout'}:multi", f"docker://{host}/{REPO}:multi",
-    )  # fmt: skip
+    skopeo_push(skopeo, ecr_server, tmp_path / "layout", host)
     assert set(images(ecr)) == set(written)
     # without the CA, skopeo refuses the server's certificate: verification is really on
     refused = subprocess.run(
@@ -234,10 +240,7 @@ def test_ctr_fetches_a_multi_arch_index_over_tls(
     ecr.create_repository(REPO)
     creds = f"{ecr_server.username}:{ecr_server.password}"
     host = f"127.0.0.1:{ecr_server.port}"
-    run(
-        skopeo, "--insecure-policy", "copy", "--all", "--dest-cert-dir", f"{ecr_server.certs_dir}/{host}",
-        "--dest-creds", creds, f"oci:{tmp_path / 'layout'}:multi", f"docker://{host}/{REPO}:multi",
-    )  # fmt: skip
+    skopeo_push(skopeo, ecr_server, tmp_path / "layout", host)
     pulled = f"localhost:{ecr_server.port}/{REPO}:multi"
     with containerd(ctr, short_home) as home:
         address = ["--address", f"{home}/c.sock", "--namespace", "pytest-ecr"]

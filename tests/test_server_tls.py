@@ -11,12 +11,12 @@ import shutil
 import socket
 import ssl
 import subprocess
-import threading
 from http.client import HTTPSConnection
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from helpers import serve_in_thread
 
 from pytest_ecr import FakeECR
 from pytest_ecr.server import EcrServer, cli
@@ -128,33 +128,14 @@ def test_curl_verifies_the_server_with_the_ca_file(ecr_server: EcrServer) -> Non
 def test_serve_tls_writes_the_ca_and_serves_https(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    made: list[EcrServer] = []
-
-    class Recorded(EcrServer):
-        def start(self) -> EcrServer:
-            made.append(self)
-            return super().start()
-
-    monkeypatch.setattr(cli, "EcrServer", Recorded)
     ca_file = tmp_path / "ca.pem"
-    stop = threading.Event()
-    thread = threading.Thread(
-        target=cli.main, args=(["serve", "--quiet", "--tls", "--ca-file", str(ca_file)], stop)
-    )
-    thread.start()
-    try:
-        for _ in range(1000):  # until the CA is written (at most 10 s)
-            if ca_file.exists() and made and made[0].listening:
-                break
-            threading.Event().wait(0.01)
+    argv = ["serve", "--quiet", "--tls", "--ca-file", str(ca_file)]
+    with serve_in_thread(monkeypatch, argv, ca_file.exists) as server:
         context = ssl.create_default_context(cafile=str(ca_file))
-        conn = HTTPSConnection("localhost", made[0].port, timeout=10, context=context)
+        conn = HTTPSConnection("localhost", server.port, timeout=10, context=context)
         conn.request("GET", "/v2/")
         assert conn.getresponse().status == 401
         conn.close()
-    finally:
-        stop.set()
-        thread.join(timeout=10)
     assert f"TLS: trust the CA certificate in {ca_file}" in capsys.readouterr().out
 
 
