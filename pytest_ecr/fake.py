@@ -23,7 +23,14 @@ from .seeding import RepositoryHandle as RepositoryHandle
 from .service import manifests
 from .service.auth import token_grant
 from .service.catalog import run_due
-from .service.context import Context, FindingsProvider, Options, principal_account
+from .service.context import (
+    Context,
+    FindingsProvider,
+    Options,
+    RegistryEndpoint,
+    aws_registry_endpoint,
+    principal_account,
+)
 from .sessions import ecr_client
 from .sleeps import VirtualSleeps
 from .snapshot import Snapshot, restore_snapshot, take_snapshot
@@ -162,10 +169,17 @@ class FakeECR:
         return access_key in self._access_keys
 
     def handle(
-        self, target: str | None, body: bytes, account: str, region: str, principal: str | None = None
+        self,
+        target: str | None,
+        body: bytes,
+        account: str,
+        region: str,
+        principal: str | None = None,
+        registry_endpoint: RegistryEndpoint | None = None,
     ) -> dispatch.Exchange:
         """Serve one ECR JSON request for ``account`` in ``region`` and log it. ``principal`` is the
-        caller's IAM principal ARN (None: the account's root).
+        caller's IAM principal ARN (None: the account's root); ``registry_endpoint`` names the
+        registries in the answer (None: AWS's hosts; the server passes its own).
 
         Raises :class:`~pytest_ecr.faults.ConnectionDropped` when a fault rule drops the connection.
         """
@@ -176,7 +190,8 @@ class FakeECR:
                 name, params = requested(target, body)
                 fault = self._faults.match(name, params)
             if fault is None or fault.after_processing:
-                exchange = dispatch.handle(target, body, self.context(account, region, principal))
+                ctx = self.context(account, region, principal, registry_endpoint)
+                exchange = dispatch.handle(target, body, ctx)
                 exchange.injected = fault is not None
             else:
                 exchange = injected_exchange(fault, name, params, account, region)
@@ -191,7 +206,11 @@ class FakeECR:
         return self._faults
 
     def context(
-        self, account: str | None = None, region: str | None = None, principal: str | None = None
+        self,
+        account: str | None = None,
+        region: str | None = None,
+        principal: str | None = None,
+        registry_endpoint: RegistryEndpoint | None = None,
     ) -> Context:
         return Context(
             self.store,
@@ -200,6 +219,7 @@ class FakeECR:
             region or self.region,
             self.options,
             principal or "",
+            registry_endpoint=registry_endpoint or aws_registry_endpoint,
         )
 
     def token_valid(self, authorization_token: str) -> bool:

@@ -38,6 +38,9 @@ MARKERS = {
     f"this test, over command line and ini. See {DOCS}/configuration.html",
     "ecr_time": "ecr_time(moment): freeze time (freezegun) at `moment` (ISO 8601 string, datetime or epoch "
     f"seconds) for the fake and the code under test; activates `ecr` and `ecr_clock`. See {DOCS}/time.html",
+    "ecr_server": "ecr_server(tls=False, naming='account'): how the `ecr_server` fixture serves: HTTPS with a "
+    "CA made for the test (`tls=True`, needs trustme), and how answers name registries ('account': "
+    f"<account>.dkr.ecr.<region>.localhost:PORT, 'loopback': 127.0.0.1:PORT). See {DOCS}/server.html",
 }
 
 # Before any test module can make a botocore session, make sure sessions will carry our handlers.
@@ -83,6 +86,26 @@ def _config_args(marker: pytest.Mark) -> dict[str, Any]:
             )
         settings["allow_services"] = tuple(services)
     return settings
+
+
+def _server_args(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The ``ecr_server`` marker's settings, checked (a TypeError or ValueError naming it)."""
+    __tracebackhide__ = True
+    from .names import arguments
+    from .server.hosts import NAMINGS
+
+    marker = request.node.get_closest_marker("ecr_server")
+    if marker is None:
+        return {}
+    where = "@pytest.mark.ecr_server"
+    given = arguments(marker.args, marker.kwargs, ("tls", "naming"), where, _usage(marker))
+    if not isinstance(given.get("tls", False), bool):
+        raise TypeError(f"{where}: tls must be True or False, got {given['tls']!r}")
+    if given.get("naming", "account") not in NAMINGS:
+        raise ValueError(
+            f"{where}: naming must be one of {', '.join(map(repr, NAMINGS))}, got {given['naming']!r}"
+        )
+    return given
 
 
 def _time_args(marker: pytest.Mark) -> float:
@@ -329,12 +352,15 @@ def ecr_repo(ecr: FakeECR, request: pytest.FixtureRequest) -> RepositoryHandle:
 
 @pytest.fixture
 def ecr_server(ecr: FakeECR, request: pytest.FixtureRequest) -> Iterator[EcrServer]:
-    """The ``ecr`` fake served over HTTP on 127.0.0.1: ``.url`` (ECR API endpoint), ``.registry``
-    (OCI registry host:port), ``.username`` / ``.password``; ``AWS_ENDPOINT_URL_ECR`` points
-    subprocesses at it meanwhile. See https://pytest-ecr.readthedocs.io/en/latest/server.html"""
+    """The ``ecr`` fake served over HTTP (HTTPS with ``@pytest.mark.ecr_server(tls=True)``) on the
+    loopback addresses: ``.url`` (ECR API endpoint), ``.registry`` (OCI registry host:port),
+    ``.registry_host()`` (per-account), ``.username`` / ``.password``, with TLS ``.ca_file`` and
+    ``.certs_dir``; ``AWS_ENDPOINT_URL_ECR`` (and ``AWS_CA_BUNDLE``) point subprocesses at it
+    meanwhile. See https://pytest-ecr.readthedocs.io/en/latest/server.html"""
     from .server import EcrServer
 
-    with EcrServer(_fake(ecr, request)) as server, server.environment():
+    settings = _server_args(request)
+    with EcrServer(_fake(ecr, request), **settings) as server, server.environment():
         yield server
     if server.errors:
         pytest.fail("pytest-ecr's server failed on requests:\n\n" + "\n\n".join(server.errors), pytrace=False)

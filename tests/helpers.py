@@ -3,11 +3,14 @@ ECR API requests as botocore does."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
 import json
 import tarfile
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,7 @@ from botocore.credentials import Credentials
 from pytest_ecr import FakeECR
 from pytest_ecr._hook import FAKE_CREDENTIALS
 from pytest_ecr.protocol.model import operation_names, service_model
+from pytest_ecr.server import EcrServer, cli
 from pytest_ecr.store import Blob
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -231,3 +235,31 @@ def archive_expiry_rule(days: int) -> dict[str, Any]:
         },
         "action": {"type": "expire"},
     }
+
+
+@contextlib.contextmanager
+def serve_in_thread(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str], ready: Callable[[], bool] = lambda: True
+) -> Iterator[EcrServer]:
+    """``pytest-ecr serve`` (``cli.main(argv)``) in a thread: its server once it listens and
+    ``ready()`` holds (at most 10 s); stopped afterwards."""
+    made: list[EcrServer] = []
+
+    class Recorded(EcrServer):
+        def start(self) -> EcrServer:
+            made.append(self)
+            return super().start()
+
+    monkeypatch.setattr(cli, "EcrServer", Recorded)
+    stop = threading.Event()
+    thread = threading.Thread(target=cli.main, args=(argv, stop))
+    thread.start()
+    try:
+        for _ in range(1000):
+            if made and made[0].listening and ready():
+                break
+            threading.Event().wait(0.01)
+        yield made[0]
+    finally:
+        stop.set()
+        thread.join(timeout=10)

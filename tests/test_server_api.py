@@ -31,7 +31,8 @@ OTHER_ACCOUNT = "210987654321"
 def test_boto3_over_http_shares_the_fake_state(ecr: FakeECR, ecr_server: EcrServer) -> None:
     client = ecr_server.client()
     created = client.create_repository(repositoryName="team/app")["repository"]
-    assert created["repositoryUri"] == "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app"
+    # in server mode the URI names the fake's own registry host (tests/test_server_hosts.py)
+    assert created["repositoryUri"] == f"123456789012.dkr.ecr.us-east-1.localhost:{ecr_server.port}/team/app"
     assert ecr.repository("team/app").name == "team/app"
     ecr.push_image("team/app", "v1")
     assert [i["imageTag"] for i in client.list_images(repositoryName="team/app")["imageIds"]] == ["v1"]
@@ -79,8 +80,9 @@ def test_binds_to_loopback_on_an_ephemeral_port(ecr: FakeECR) -> None:
     with EcrServer(ecr) as first, EcrServer(ecr) as second:
         assert first.registry.startswith("127.0.0.1:")
         assert first.port != second.port
-        assert first._server is not None
-        assert first._server.server_address[0] == "127.0.0.1"
+        # loopback only: 127.0.0.1, and ::1 where the system has it (nothing else)
+        assert first.listening[0] == "127.0.0.1"
+        assert set(first.listening) <= {"127.0.0.1", "::1"}
         port = first.port
     with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), timeout=1):
         pass  # stopped: nothing listens any more

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import sha256, signed_headers
+from helpers import serve_in_thread, sha256, signed_headers
 
 from pytest_ecr import FakeECR
 from pytest_ecr.calls import LoggedBytes
@@ -488,33 +488,10 @@ def test_serve_refuses_a_bad_log_limit(value: str, capsys: pytest.CaptureFixture
 
 
 def test_serve_bounds_both_logs(monkeypatch: pytest.MonkeyPatch) -> None:
-    import threading
-
-    from pytest_ecr.server import cli
-
-    made: list[EcrServer] = []
-
-    class Recorded(EcrServer):
-        def start(self) -> EcrServer:
-            made.append(self)
-            return super().start()
-
-    monkeypatch.setattr(cli, "EcrServer", Recorded)
-    stop = threading.Event()
-    thread = threading.Thread(target=cli.main, args=(["serve", "--quiet", "--log-limit", "2"], stop))
-    thread.start()
-    try:
-        for _ in range(1000):  # until it listens (at most 10 s)
-            if made and made[0]._server is not None:
-                break
-            threading.Event().wait(0.01)
-        client = made[0].client()
+    with serve_in_thread(monkeypatch, ["serve", "--quiet", "--log-limit", "2"]) as server:
+        client = server.client()
         for n in range(4):
             client.create_repository(repositoryName=f"r{n}")
-    finally:
-        stop.set()
-        thread.join(timeout=10)
-    server = made[0]
     assert [c.params["repositoryName"] for c in server.fake.calls] == ["r2", "r3"]
     assert len(server.log) == 2
 

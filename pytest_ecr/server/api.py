@@ -15,6 +15,7 @@ from .._hook import FAKE_CREDENTIALS
 from ..config import REGION_NAME
 from ..faults import ConnectionDropped
 from ..protocol import sigv4
+from ..service.context import RegistryEndpoint
 from .messages import Reply, Request
 
 if TYPE_CHECKING:
@@ -53,7 +54,9 @@ def _secret(fake: FakeECR, access_key: str) -> str | None:
     return FAKE_CREDENTIALS[1] if issued else None
 
 
-def answer(fake: FakeECR, request: Request) -> Reply:
+def answer(fake: FakeECR, request: Request, registry_endpoint: RegistryEndpoint | None = None) -> Reply:
+    """Answer one API request; ``registry_endpoint`` names registries in the answer (the
+    server's hosts; None: AWS's)."""
     checked = _check_headers(fake, request.headers)
     if isinstance(checked, Reply):
         return checked
@@ -67,7 +70,12 @@ def answer(fake: FakeECR, request: Request) -> Reply:
     account, principal = fake.caller_for_key(checked.access_key)
     try:
         exchange = fake.handle(
-            request.header("X-Amz-Target"), request.body, account, checked.region, principal
+            request.header("X-Amz-Target"),
+            request.body,
+            account,
+            checked.region,
+            principal,
+            registry_endpoint,
         )
     except ConnectionDropped:
         return Reply(0, drop=True)

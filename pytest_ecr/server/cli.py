@@ -26,6 +26,7 @@ from ..config import check_account_id, check_region
 from ..fake import DEFAULT_ACCOUNT, DEFAULT_REGION, FakeECR, FakeError
 from ..seed_schema import SEED_KEYS, SeedError, check_seed
 from . import control_cli
+from .hosts import NAMINGS
 from .http import LOOPBACK, EcrServer
 from .persistent import PersistentServer, open_state
 
@@ -117,6 +118,19 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--region", type=_checked(check_region), default=DEFAULT_REGION, help="the default region"
     )
+    serve.add_argument(
+        "--tls", action="store_true", help="serve HTTPS with a certificate from a CA made for this run"
+    )
+    serve.add_argument(
+        "--ca-file", metavar="PATH", help="with --tls: write the run's CA certificate (PEM) to PATH"
+    )
+    serve.add_argument(
+        "--naming",
+        choices=NAMINGS,
+        default="account",
+        help="how API answers name registries: <account>.dkr.ecr.<region>.localhost:PORT (account, "
+        "the default) or 127.0.0.1:PORT (loopback)",
+    )
     serve.add_argument("--quiet", action="store_true", help="do not log requests")
     serve.add_argument(
         "--log-limit",
@@ -145,13 +159,16 @@ def _add_diff(commands: Any) -> None:
 
 def main(argv: Sequence[str] | None = None, stop: threading.Event | None = None) -> int:
     """Run the server until interrupted (or until ``stop`` is set)."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     if args.command == "diff":
         from ..drift import main as diff
 
         return diff(args.directory)
     if args.command != "serve":
         return control_cli.run(args, load_seed)
+    if args.ca_file and not args.tls:
+        parser.error("--ca-file needs --tls")
     fake = FakeECR(args.account, args.region)
     fake.calls = CallLog(args.log_limit)  # a long run keeps the latest calls, not every one
     state = open_state(fake, args.state) if args.state else None
@@ -160,7 +177,13 @@ def main(argv: Sequence[str] | None = None, stop: threading.Event | None = None)
             fake.seed(**load_seed(args.seed))
         except FakeError as err:
             raise SystemExit(f"pytest-ecr: {args.seed}: {err}") from None
-    options: dict[str, Any] = {"port": args.port, "verbose": not args.quiet, "log_limit": args.log_limit}
+    options: dict[str, Any] = {
+        "port": args.port,
+        "verbose": not args.quiet,
+        "log_limit": args.log_limit,
+        "tls": args.tls,
+        "naming": args.naming,
+    }
     if state is not None:
         try:
             state.save()  # the file exists (and holds the seed) from the start
@@ -177,13 +200,25 @@ def main(argv: Sequence[str] | None = None, stop: threading.Event | None = None)
         raise SystemExit(
             f"pytest-ecr: cannot listen on {LOOPBACK}:{args.port}: {err.strerror or err}"
         ) from None
+    except RuntimeError as err:  # --tls without trustme
+        raise SystemExit(f"pytest-ecr: {err}") from None
+    if args.ca_file:
+        try:
+            server.write_ca(args.ca_file)
+        except OSError as err:
+            server.stop()
+            raise SystemExit(
+                f"pytest-ecr: cannot write the CA certificate to {args.ca_file}: {err.strerror or err}"
+            ) from None
     print(
         f"pytest-ecr: ECR API at {server.url} (account {args.account}, region {args.region}); "
-        f"OCI registry at {server.registry}; log in with "
+        f"OCI registry at {server.registry} and {server.registry_host()}; log in with "
         f"`aws ecr get-login-password --endpoint-url {server.url} | docker login -u AWS --password-stdin "
         f"{server.registry}`",
         flush=True,
     )
+    if args.tls:
+        print(f"pytest-ecr: TLS: trust the CA certificate in {args.ca_file or server.ca_file}", flush=True)
     try:
         (stop or threading.Event()).wait()
     except KeyboardInterrupt:

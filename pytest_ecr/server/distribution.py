@@ -12,14 +12,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
-from ..service import images, layers, manifests, referrers
+from ..service import access, images, layers, manifests, referrers
 from ..service.accounts import setting
-from ..service.auth import proxy_endpoint, token_grant
-from ..service.context import Context
+from ..service.auth import token_grant
+from ..service.context import Context, aws_registry_endpoint
 from ..service.errors import (
     ECRError,
     ImageAlreadyExistsException,
@@ -74,7 +74,7 @@ class OciError(Exception):
 
 def challenge(fake: FakeECR) -> dict[str, str]:
     """ECR's Basic challenge (there is no bearer token service)."""
-    realm = proxy_endpoint(fake.account_id, fake.region) + "/"
+    realm = aws_registry_endpoint(fake.account_id, fake.region) + "/"
     return {"WWW-Authenticate": f'Basic realm="{realm}",service="{SERVICE}"'}
 
 
@@ -82,48 +82,85 @@ def _unauthorized(fake: FakeECR, message: str) -> OciError:
     return OciError(401, "UNAUTHORIZED", message, None, **challenge(fake))
 
 
-def _grant_context(fake: FakeECR, authorization: str | None) -> Context:
-    """The context the credential grants: its account and region (the registry host names none)."""
+def _grant_context(fake: FakeECR, authorization: str | None, region: str | None) -> Context:
+    """The caller the credential names: its account, region and principal. A token is regional,
+    as the GetAuthorizationToken call that issued it: a registry host of another ``region`` is
+    refused (inferred: ``proxyEndpoint`` names the region the token was asked in)."""
     scheme, _, credential = (authorization or "").partition(" ")
     if scheme.lower() != "basic" or not credential.strip():
         raise _unauthorized(fake, "authentication required")
     grant = token_grant(fake.store, credential.strip(), fake.clock.now())
     if grant is None:
         raise _unauthorized(fake, "Your authorization token is invalid or has expired.")
+    if region is not None and region != grant.region:
+        raise _unauthorized(
+            fake, f"Your authorization token was issued in {grant.region}, not for a registry in {region}."
+        )
     return fake.context(grant.account, grant.region, grant.principal or None)
 
 
-def refuse_before_body(fake: FakeECR, headers: Mapping[str, str]) -> Reply | None:
+def refuse_before_body(fake: FakeECR, headers: Mapping[str, str], region: str | None = None) -> Reply | None:
     """The 401 a ``/v2/`` request gets from its headers alone, before its body is read (every
-    route needs the credential). ``headers`` by lower-case name. The caller holds the fake's lock."""
+    route needs the credential); ``region`` is the one its ``Host`` names. ``headers`` by
+    lower-case name. The caller holds the fake's lock."""
     try:
-        _grant_context(fake, headers.get("authorization"))
+        _grant_context(fake, headers.get("authorization"), region)
     except OciError as err:
         return err.reply()
     return None
 
 
 def answer(fake: FakeECR, request: Request) -> Reply:
-    """Serve one ``/v2/...`` request. The caller holds the fake's lock."""
+    """Serve one ``/v2/...`` request, in the registry its ``Host`` names (else the caller's own).
+    The caller holds the fake's lock."""
     try:
-        ctx = _grant_context(fake, request.header("Authorization"))
-        return _route(ctx, request)
+        caller = _grant_context(fake, request.header("Authorization"), request.region)
+        return _route(caller, request.account or caller.account, request)
     except OciError as err:
         return err.reply()
 
 
-def _route(ctx: Context, request: Request) -> Reply:
+def _action(method: str, match: re.Match[str]) -> str:
+    """The ECR API action an IAM policy must allow for a registry request (the AWS user guide's
+    list of the actions ``docker pull`` and ``docker push`` need)."""
+    kind = match.group("kind")
+    if kind == "manifests":
+        return {"PUT": "PutImage", "DELETE": "BatchDeleteImage"}.get(method, "BatchGetImage")
+    if kind == "blobs":
+        return "BatchCheckLayerAvailability" if method == "HEAD" else "GetDownloadUrlForLayer"
+    if kind == "referrers":
+        return "ListImageReferrers"
+    if match.group("tags"):
+        return "ListImages"
+    return {"POST": "InitiateLayerUpload", "PUT": "CompleteLayerUpload"}.get(method, "UploadLayerPart")
+
+
+def _in_registry(caller: Context, account: str, operation: str, name: str) -> Context:
+    """The context to act in the registry of ``account`` as ``caller``, once the repository's
+    policy allows it (any caller in its own account unless a policy denies it: service/access.py)."""
+    params = {"registryId": account} if name == "*" else {"registryId": account, "repositoryName": name}
+    try:
+        access.check(caller, operation, params)
+    except ECRError as err:
+        raise _ecr_error(err) from None
+    return caller if account == caller.account else replace(caller, account=account)
+
+
+def _route(caller: Context, account: str, request: Request) -> Reply:
     method, path = request.method, request.path
     if path in ("/v2", "/v2/"):
         return _only(method, ("GET", "HEAD")) or json_reply(200, {})
     if path == "/v2/_catalog":
-        return _only(method, ("GET",)) or _catalog(ctx, request)
+        return _only(method, ("GET",)) or _catalog(
+            _in_registry(caller, account, "DescribeRepositories", "*"), request
+        )
     match = _ROUTE_RE.fullmatch(path)
     if match is None:
         raise OciError(404, "NAME_UNKNOWN", "unknown route", {"path": path})
     name, kind, ref = match.group("name"), match.group("kind"), match.group("ref")
     if not (2 <= len(name) <= 256 and _NAME_RE.fullmatch(name)):
         raise OciError(400, "NAME_INVALID", "invalid repository name", {"name": name})
+    ctx = _in_registry(caller, account, _action(method, match), name)
     reg = ctx.registry()
     if name not in reg.repositories:
         # Repositories ECR creates on the way: the first pull through a pull-through cache rule
@@ -371,14 +408,14 @@ def _blobs(ctx: Context, repo: Repository, digest: str, request: Request) -> Rep
     if request.method == "HEAD":
         return Reply(200, {**headers, "Content-Type": "application/octet-stream"}, head_length=blob.size)
     url = layers.download_url(repo, digest, ctx.clock.now())
-    return Reply(307, {**headers, "Location": blob_location(url, request.blob_host)})
+    return Reply(307, {**headers, "Location": blob_location(url, request.blob_host, request.scheme)})
 
 
-def blob_location(s3_url: str, blob_host: str) -> str:
+def blob_location(s3_url: str, blob_host: str, scheme: str = "http") -> str:
     """Where the server serves a GetDownloadUrlForLayer URL: the S3 host becomes the first path
     segment on the blob host (``http://localhost:PORT/<s3 host>/<key>?<signed query>``)."""
     parts = urlsplit(s3_url)
-    return f"http://{blob_host}/{parts.hostname}{parts.path}?{parts.query}"
+    return f"{scheme}://{blob_host}/{parts.hostname}{parts.path}?{parts.query}"
 
 
 # -- uploads --------------------------------------------------------------------------------------

@@ -1,15 +1,19 @@
-"""The threaded stdlib HTTP server: one port, three hosts' worth of routes, one fake.
+"""The threaded stdlib HTTP(S) server: one port on every loopback address, one fake.
 
 * ``POST /`` with ``X-Amz-Target``: the ECR JSON API (:mod:`.api`);
 * ``/v2/...``: the OCI Distribution API (:mod:`.distribution`);
-* ``/prod-<region>-starport-layer-bucket.s3...``: the blob host (:mod:`.blobs`), reached as
-  ``localhost`` while the registry is ``127.0.0.1``.
+* ``/prod-<region>-starport-layer-bucket.s3...``: the blob host (:mod:`.blobs`).
+
+Routes are told apart by path, so every host name serves them all; the ``Host`` picks the
+registry and the name blob downloads are redirected to (:mod:`.hosts`). The port is the same on
+127.0.0.1 and, where the system has it, ::1. With TLS (:mod:`.tls`) the handshake runs in the
+connection's thread, not the accepting one.
 
 Every request is authenticated from its headers before its body is read: a refused body is
 read and dropped in bounded pieces (a 401 must not leave a body in a keep-alive connection), or
 never sent at all when the client waits for ``100 Continue``; an accepted registry body is spooled
 (see :mod:`.bodies`). Responses leave with ``TCP_NODELAY`` and, when small, in one write, so a
-keep-alive connection never waits on Nagle's algorithm. A TLS ClientHello on this plain-HTTP port
+keep-alive connection never waits on Nagle's algorithm. A TLS ClientHello on a plain-HTTP port
 gets a plain-HTTP 400, which is what makes skopeo and podman fall back to HTTP.
 """
 
@@ -18,30 +22,38 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
+import shutil
+import socket
+import ssl
 import sys
+import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import transport
-from . import api, blobs, control, distribution
+from . import api, blobs, control, distribution, hosts
 from .bodies import BadBody, Body, IncompleteBody
+from .hosts import Naming
 from .messages import Reply, Request
 
 if TYPE_CHECKING:
     from ..fake import FakeECR
 
 LOOPBACK = "127.0.0.1"
-#: the host name blob redirects use: another name for the loopback address
+LOOPBACK6 = "::1"
+#: the host name blob redirects use when the client names the registry 127.0.0.1
 BLOB_HOST_NAME = "localhost"
 #: a reply with a body up to this size leaves in the same write as its headers
 ONE_WRITE = 64 * 1024
 _TLS_HANDSHAKE = 0x16
 ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_ECR"
+CA_BUNDLE_VARIABLE = "AWS_CA_BUNDLE"
 _T = TypeVar("_T")
 
 
@@ -61,6 +73,14 @@ class LoggedRequest:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     owner: EcrServer
+    tls: ssl.SSLContext | None = None
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, address = super().get_request()
+        if self.tls is not None:
+            # the handshake happens on the first read, in the connection's own thread
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         error = sys.exc_info()[1]
@@ -78,6 +98,10 @@ _CLIENT_ERRORS: dict[int, int] = {
     HTTPStatus.NOT_IMPLEMENTED: HTTPStatus.METHOD_NOT_ALLOWED,
     HTTPStatus.HTTP_VERSION_NOT_SUPPORTED: HTTPStatus.BAD_REQUEST,
 }
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -131,7 +155,9 @@ class _Handler(BaseHTTPRequestHandler):
         headers = _header_dict(self.headers.items())
         api_call = self.command == "POST" and path in ("/", "")
         operation = _operation(headers) if api_call else None
-        request = Request(self.command, path, query, headers, b"", owner.registry, owner.blob_host)
+        to = hosts.addressed(headers.get("host"))
+        request = Request(self.command, path, query, headers, b"", owner.registry, owner.blob_host_for(to))
+        request.account, request.region, request.scheme = to.account, to.region, owner.scheme
         try:
             body = Body(self.rfile, headers.get("transfer-encoding"), headers.get("content-length"))
             refusal = owner.refuse_before_body(self.command, path, headers)
@@ -218,32 +244,52 @@ def _header_dict(items: list[tuple[str, str]]) -> dict[str, str]:
 
 
 class EcrServer:
-    """Serve ``fake`` over HTTP on 127.0.0.1 (an ephemeral port unless ``port`` is given).
+    """Serve ``fake`` over HTTP, or HTTPS with ``tls=True``, on 127.0.0.1 and ::1 (an ephemeral
+    port unless ``port`` is given).
 
     Use as a context manager, or ``start()`` / ``stop()``. ``url`` is the ECR API endpoint for
-    ``endpoint_url`` / ``AWS_ENDPOINT_URL_ECR``; ``registry`` is the ``host:port`` of the OCI
-    registry, the same for every account: the credential picks the account.
+    ``endpoint_url`` / ``AWS_ENDPOINT_URL_ECR``; ``registry`` is a ``host:port`` of the OCI
+    registry that serves every account (the credential picks the account), and
+    :meth:`registry_host` the per-account one, as ECR names it. ``naming`` is how API answers
+    (``proxyEndpoint``, ``repositoryUri``) name registries: ``"account"`` (the per-account
+    hosts) or ``"loopback"`` (``127.0.0.1:PORT``).
     """
 
     def __init__(
-        self, fake: FakeECR, port: int = 0, verbose: bool = False, log_limit: int | None = None
+        self,
+        fake: FakeECR,
+        port: int = 0,
+        verbose: bool = False,
+        log_limit: int | None = None,
+        tls: bool = False,
+        naming: Naming = "account",
     ) -> None:
+        if naming not in hosts.NAMINGS:
+            raise ValueError(f"naming must be one of {', '.join(hosts.NAMINGS)}, got {naming!r}")
         self.fake = fake
         self.verbose = verbose
+        self.naming: Naming = naming
         #: the requests served, oldest first: the last ``log_limit`` of them (all if None)
         self.log: deque[LoggedRequest] = deque(maxlen=log_limit)
         #: tracebacks of requests the server failed on (its own bugs; answered 500)
         self.errors: list[str] = []
         self._login: tuple[str, str] | None = None
         self._port = port
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._tls = tls
+        self._ca: Any = None
+        self._files: str | None = None
+        self._servers: list[_Server] = []
+        self._threads: list[threading.Thread] = []
 
     @property
     def port(self) -> int:
-        if self._server is None:
+        if not self._servers:
             raise RuntimeError("the server is not running")
-        return int(self._server.server_address[1])
+        return int(self._servers[0].server_address[1])
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self._tls else "http"
 
     @property
     def registry(self) -> str:
@@ -251,35 +297,89 @@ class EcrServer:
 
     @property
     def blob_host(self) -> str:
+        """Where blob downloads go when the registry is addressed as 127.0.0.1."""
         return f"{BLOB_HOST_NAME}:{self.port}"
+
+    def blob_host_for(self, to: hosts.Addressed) -> str:
+        return f"{to.blob_host_name}:{self.port}"
+
+    def registry_host(self, account: str | None = None, region: str | None = None) -> str:
+        """``<account>.dkr.ecr.<region>.localhost:PORT``: the registry of ``account`` in
+        ``region`` (the fake's by default), as ECR names it. ``*.localhost`` must resolve to
+        the loopback address (see the server docs where it does not)."""
+        return hosts.account_host(account or self.fake.account_id, region or self.fake.region, self.port)
+
+    def registry_endpoint(self, account: str, region: str) -> str:
+        """How this server's API answers name the registry of ``account`` in ``region``."""
+        return hosts.registry_endpoint(self.scheme, self.port, self.naming)(account, region)
 
     @property
     def url(self) -> str:
-        return f"http://{self.registry}"
+        return f"{self.scheme}://{self.registry}"
+
+    @property
+    def listening(self) -> list[str]:
+        """The addresses the server listens on (``127.0.0.1``, and ``::1`` where there is one)."""
+        return [str(server.server_address[0]) for server in self._servers]
+
+    @property
+    def ca_file(self) -> str | None:
+        """With TLS: the PEM file of the run's CA (for ``AWS_CA_BUNDLE``, ``--cacert``)."""
+        return None if self._files is None else os.path.join(self._files, "ca.pem")
+
+    @property
+    def certs_dir(self) -> str | None:
+        """With TLS: a directory of ``<host:port>/ca.crt`` for the loopback names and the fake's
+        account host, the layout podman, buildah, skopeo (``--cert-dir``) and containerd read."""
+        return None if self._files is None else os.path.join(self._files, "certs.d")
 
     def start(self) -> EcrServer:
-        if self._server is not None:
+        if self._servers:
             raise RuntimeError("the server is already running")
-        server = _Server((LOOPBACK, self._port), _Handler)
-        server.owner = self
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, args=(0.05,), name="pytest-ecr-server", daemon=True
-        )
-        self._thread.start()
+        context: ssl.SSLContext | None = None
+        if self._tls:
+            from .tls import RunCA
+
+            self._ca = RunCA((self.fake.region,))
+            context = self._ca.server_context()
+        first = _Server((LOOPBACK, self._port), _Handler)
+        self._servers.append(first)
+        with contextlib.suppress(OSError):  # no IPv6 loopback here, or the port is taken on it
+            self._servers.append(_Server6((LOOPBACK6, first.server_address[1]), _Handler))
+        for server in self._servers:
+            server.owner, server.tls = self, context
+            thread = threading.Thread(
+                target=server.serve_forever, args=(0.05,), name="pytest-ecr-server", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+        if self._ca is not None:
+            self._files = tempfile.mkdtemp(prefix="pytest-ecr-tls-")
+            self._ca.write_ca(self.ca_file)
+            names = [self.registry, self.blob_host, f"[{LOOPBACK6}]:{self.port}", self.registry_host()]
+            self._ca.write_certs_dir(Path(str(self.certs_dir)), names)
         transport.LOCAL_SERVERS.add(self.url + "/")
         return self
 
+    def write_ca(self, path: str) -> None:
+        """Write the run's CA certificate (PEM) to ``path`` (TLS servers only)."""
+        if self._ca is None:
+            raise RuntimeError("the server does not serve TLS")
+        self._ca.write_ca(path)
+
     def stop(self) -> None:
-        if self._server is None:
+        if not self._servers:
             return
         transport.LOCAL_SERVERS.discard(self.url + "/")
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
-        self._server = None
-        self._thread = None
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        for thread in self._threads:
+            thread.join()
+        self._servers, self._threads = [], []
+        if self._files is not None:
+            shutil.rmtree(self._files, ignore_errors=True)
+            self._files = None
 
     def login(self, account: str | None = None, region: str | None = None) -> tuple[str, str]:
         """(username, password) for the registry, from a fresh GetAuthorizationToken of
@@ -304,26 +404,33 @@ class EcrServer:
         return self._login
 
     def client(self, region: str | None = None, account: str | None = None, **kwargs: Any) -> Any:
-        """A boto3 ECR client that really talks HTTP to this server (while a fake is active,
+        """A boto3 ECR client that really talks HTTP(S) to this server (while a fake is active,
         other ECR clients are answered in-process, without a request on the wire)."""
         from .._hook import before_send
 
+        if self.ca_file is not None:
+            kwargs.setdefault("verify", self.ca_file)
         client = self.fake.client(region, account, endpoint_url=self.url, **kwargs)
         client.meta.events.unregister("before-send.ecr", before_send)
         return client
 
     @contextlib.contextmanager
     def environment(self) -> Iterator[None]:
-        """Point subprocesses' AWS SDKs at this server (``AWS_ENDPOINT_URL_ECR``) meanwhile."""
-        saved = os.environ.get(ENDPOINT_VARIABLE)
-        os.environ[ENDPOINT_VARIABLE] = self.url
+        """Point subprocesses' AWS SDKs at this server (``AWS_ENDPOINT_URL_ECR``, and with TLS
+        ``AWS_CA_BUNDLE``) meanwhile."""
+        changes = {ENDPOINT_VARIABLE: self.url}
+        if self.ca_file is not None:
+            changes[CA_BUNDLE_VARIABLE] = self.ca_file
+        saved = {name: os.environ.get(name) for name in changes}
+        os.environ.update(changes)
         try:
             yield
         finally:
-            if saved is None:
-                os.environ.pop(ENDPOINT_VARIABLE, None)
-            else:
-                os.environ[ENDPOINT_VARIABLE] = saved
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
     def __enter__(self) -> EcrServer:
         return self.start()
@@ -349,8 +456,9 @@ class EcrServer:
             if path in ("/", ""):
                 return api.refuse_before_body(self.fake, headers) if method == "POST" else None
             if path.startswith("/v2"):
+                to = hosts.addressed(headers.get("host"))
                 with self.fake._lock:
-                    return distribution.refuse_before_body(self.fake, headers)
+                    return distribution.refuse_before_body(self.fake, headers, to.region)
             return None
 
         return self._guarded(check)
@@ -370,8 +478,8 @@ class EcrServer:
                 # wait in their spools.
                 with self.fake._lock:
                     request.body = request.content()
-                    return api.answer(self.fake, request)
-            return api.answer(self.fake, request)
+                    return api.answer(self.fake, request, self.registry_endpoint)
+            return api.answer(self.fake, request, self.registry_endpoint)
         # The fake's lock: the registry API reads and writes the same state as API calls.
         with self.fake._lock:
             self.fake.settle_due()  # as FakeECR.handle does for API requests

@@ -20,6 +20,12 @@ class Request:
     registry: str = ""
     #: host:port of the "pre-signed" blob host
     blob_host: str = ""
+    #: ``http`` or ``https``: what the server speaks, for the blob host's URLs
+    scheme: str = "http"
+    #: the registry the ``Host`` names (``<account>.dkr.ecr.<region>.localhost``); None: the
+    #: credential's own
+    account: str | None = None
+    region: str | None = None
     #: a registry request's body, spooled (see :mod:`.bodies`) instead of held in ``body``
     spool: IO[bytes] | None = None
     spool_size: int = 0

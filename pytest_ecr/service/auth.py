@@ -7,14 +7,10 @@ import secrets
 from typing import Any
 
 from ..store import AuthToken, Store
-from .context import Context, dns_suffix
+from .context import Context
 from .registry import operation
 
 TOKEN_LIFETIME = 12 * 60 * 60
-
-
-def proxy_endpoint(registry_id: str, region: str) -> str:
-    return f"https://{registry_id}.dkr.ecr.{region}.{dns_suffix(region)}"
 
 
 @operation("GetAuthorizationToken")
@@ -29,7 +25,7 @@ def get_authorization_token(ctx: Context, *, registryIds: list[str] | None = Non
             {
                 "authorizationToken": token,
                 "expiresAt": expires_at,
-                "proxyEndpoint": proxy_endpoint(registry_id, ctx.region),
+                "proxyEndpoint": ctx.registry_endpoint(registry_id, ctx.region),
             }
             for registry_id in dict.fromkeys(registryIds or [ctx.account])
         ]

@@ -30,6 +30,15 @@ def dns_suffix(region: str) -> str:
     return "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
 
 
+#: names the registry endpoint of (account, region) as ``scheme://host[:port]``
+RegistryEndpoint = Callable[[str, str], str]
+
+
+def aws_registry_endpoint(account: str, region: str) -> str:
+    """AWS's name of a registry: what ``proxyEndpoint`` and ``repositoryUri`` say in-process."""
+    return f"https://{account}.dkr.ecr.{region}.{dns_suffix(region)}"
+
+
 #: an IAM principal ARN: its partition and account (``arn:aws:iam::123456789012:role/ci``)
 PRINCIPAL_RE = re.compile(r"arn:(aws(?:-[a-z]+)*):(?:iam|sts)::([0-9]{12}):\S+")
 
@@ -114,6 +123,8 @@ class Context:
     #: whether images stored through this context send ``ECR Image Action`` PUSH events; False
     #: where ECR sends another event instead (replicas, pull-through cache fills)
     push_events: bool = True
+    #: how answers name registries: AWS's hosts in-process, the server's own in server mode
+    registry_endpoint: RegistryEndpoint = aws_registry_endpoint
 
     def __post_init__(self) -> None:
         if not self.principal:
@@ -122,6 +133,11 @@ class Context:
     @property
     def partition(self) -> str:
         return partition_of(self.region)
+
+    def registry_host(self, account: str, region: str | None = None) -> str:
+        """``host[:port]`` of the registry of ``account`` (in ``region``, by default this one's):
+        what a ``repositoryUri`` starts with."""
+        return self.registry_endpoint(account, region or self.region).partition("://")[2]
 
     def registry_id(self, registry_id: str | None) -> str:
         return registry_id or self.account

@@ -22,13 +22,13 @@ from .tagging import merged_tags
 MAX_REPOSITORIES = 100_000
 
 
-def describe(repo: Repository) -> dict[str, Any]:
-    """The ``Repository`` structure ECR returns."""
+def describe(ctx: Context, repo: Repository) -> dict[str, Any]:
+    """The ``Repository`` structure ECR returns (its URI on the host ``ctx`` names registries by)."""
     return {
         "repositoryArn": repo.arn,
         "registryId": repo.registry_id,
         "repositoryName": repo.name,
-        "repositoryUri": repo.uri,
+        "repositoryUri": f"{ctx.registry_host(repo.registry_id, repo.region)}/{repo.name}",
         "createdAt": repo.created_at,
         "imageTagMutability": repo.tag_mutability,
         "imageTagMutabilityExclusionFilters": [dict(f) for f in repo.mutability_exclusions] or None,
@@ -107,7 +107,7 @@ def create_repository(
         encryption=encryption,
         resource_tags=resource_tags,
     )
-    return {"repository": describe(repo)}
+    return {"repository": describe(ctx, repo)}
 
 
 @operation("DescribeRepositories")
@@ -127,7 +127,7 @@ def describe_repositories(
             repo = reg.repositories.get(name)
             if repo is None:
                 raise RepositoryNotFoundException.named(name, reg.account)
-            found.append(describe(repo))
+            found.append(describe(ctx, repo))
         return {"repositories": found}
     repos, token = page(
         reg.repositories.values(),
@@ -136,7 +136,7 @@ def describe_repositories(
         next_token=nextToken,
         max_results=maxResults,
     )
-    return {"repositories": [describe(r) for r in repos], "nextToken": token}
+    return {"repositories": [describe(ctx, r) for r in repos], "nextToken": token}
 
 
 @operation("DeleteRepository")
@@ -150,7 +150,7 @@ def delete_repository(
             "cannot be deleted because it still contains images"
         )
     del ctx.registry(registryId).repositories[repositoryName]
-    return {"repository": describe(repo)}
+    return {"repository": describe(ctx, repo)}
 
 
 @operation("PutImageTagMutability")
