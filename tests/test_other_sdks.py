@@ -51,7 +51,11 @@ def test_aws_cli_logs_in_creates_and_describes(ecr, ecr_server):
     assert ecr.token_valid(base64.b64encode(f"AWS:{password}".encode()).decode())
 
     created = aws("create-repository", "--repository-name", "cli/app")["repository"]
-    assert created["repositoryUri"] == ecr.repository("cli/app").uri
+    # server mode names the fake's own registry host (docs/server.rst), not AWS's
+    assert (
+        created["repositoryUri"]
+        == f"{ecr.account_id}.dkr.ecr.{ecr.region}.localhost:{ecr_server.port}/cli/app"
+    )
     pushed = ecr.push_image("cli/app", "v1")
     [detail] = aws("describe-images", "--repository-name", "cli/app")["imageDetails"]
     assert (detail["imageDigest"], detail["imageTags"]) == (pushed.digest, ["v1"])
