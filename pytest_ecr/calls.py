@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from .names import operation_name, request_members
 from .protocol.dispatch import Exchange
@@ -68,7 +68,14 @@ class CallLog:
     def __len__(self) -> int:
         return len(self._calls)
 
-    def __getitem__(self, index: int) -> Call:
+    @overload
+    def __getitem__(self, index: int) -> Call: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Call]: ...
+    def __getitem__(self, index: int | slice) -> Call | list[Call]:
+        # a deque takes no slice; ``ecr.calls[-3:]`` reads like a list's
+        if isinstance(index, slice):
+            return list(self._calls)[index]
         return self._calls[index]
 
     def __repr__(self) -> str:

@@ -65,3 +65,16 @@ def test_event_types_are_checked(ecr: FakeECR) -> None:
     # "ECR Image Push" is not a detail-type ECR sends (the User Guide's list); it matched nothing.
     with pytest.raises(ValueError, match=r"ECR sends no 'ECR Image Push' events; did you mean"):
         ecr.events.filter("ECR Image Push")
+
+
+def test_the_call_log_slices_like_a_list(ecr: FakeECR) -> None:
+    # CallLog is documented as a sequence; a bounded deque underneath must not take slicing away
+    # (bench/scale.py read ``ecr.calls[start:]`` and broke when the log became a deque).
+    client = ecr.client()
+    client.create_repository(repositoryName="app")
+    client.create_repository(repositoryName="web")
+    client.describe_repositories()
+    assert [c.operation for c in ecr.calls[1:]] == ["CreateRepository", "DescribeRepositories"]
+    assert [c.params.get("repositoryName") for c in ecr.calls[:2]] == ["app", "web"]
+    assert ecr.calls[-1].operation == "DescribeRepositories"
+    assert ecr.calls[5:] == []
