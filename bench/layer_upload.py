@@ -13,10 +13,9 @@ The three take turns, in a rotating order, after a warm-up round, with a full ga
 before each timed upload; each upload is checked to have been answered by the backend it is meant
 for. Times are medians over runs; ratios are to the anchor's median. Memory is measured in a separate
 run under ``tracemalloc`` and given in multiples of the layer size, above what the test data itself
-takes: the peak over the whole upload (this includes botocore's per-request buffers, about four
-part-sized strings, which outweigh a small layer), the peak while CompleteLayerUpload joins the
-parts, and what stays held afterwards (the stored blob, plus the parts the call log keeps, which are
-the very objects the upload session held, not copies). Figures only, nothing is asserted.
+takes: the peak over the whole upload (this includes botocore's per-request buffers), the peak
+while CompleteLayerUpload joins the parts, and what stays held afterwards (the stored blob, and the
+call log, which keeps each part's size, not its bytes). Figures only, nothing is asserted.
 
 Run: ``python bench/layer_upload.py`` (``--quick``: a 20 MiB layer, fewer runs; ``--json PATH``
 also writes the figures as JSON).
@@ -272,7 +271,7 @@ def render(results: dict[str, Any]) -> str:
         f"Memory above the test data, in layers of {layer_mib} MiB:",
         f"  peak over the whole upload (with botocore's request buffers): {copies(mem['peak_whole_upload'], size)}",
         f"  peak while CompleteLayerUpload joins the parts:              {copies(mem['peak_complete'], size)}",
-        f"  held after the upload (blob + the call log's parts):         {copies(mem['held_after'], size)}",
+        f"  held after the upload (the blob, and the call log):          {copies(mem['held_after'], size)}",
         f"  held after the upload, call log cleared (the blob):          {copies(mem['held_by_store'], size)}",
         f"target: the fake never holds more than {results['target_copies']} copies -- "
         f"{'met' if met['memory'] else 'NOT met'} (its worst, joining or after the upload: "

@@ -285,6 +285,66 @@ def test_missing_and_failing_upstream_content(ecr, ecr_client):
     assert ecr_client.describe_repositories()["repositories"] == []
 
 
+@pytest.mark.parametrize("root_first", [True, False])
+def test_a_named_prefix_wins_over_the_root_rule(ecr, ecr_client, root_first):
+    """ROOT covers the repositories "that don't have an associated pull through cache rule" (user
+    guide, "Customizing repository prefixes for ECR to ECR pull through cache"): a repository under
+    a named rule's prefix pulls through that rule, whichever was created first."""
+    from_quay = ecr.upstream_image("quay.io", "coreos/etcd", "v3")
+    ecr.create_repository("quay/coreos/etcd", region="eu-west-1")
+    from_ecr = ecr.push_image("quay/coreos/etcd", "v3", region="eu-west-1").digest
+    assert from_quay != from_ecr
+
+    def root() -> None:
+        ecr_client.create_pull_through_cache_rule(
+            ecrRepositoryPrefix="ROOT",
+            upstreamRegistryUrl=f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com",
+            customRoleArn=ROLE,
+        )
+
+    def quay() -> None:
+        ecr_client.create_pull_through_cache_rule(ecrRepositoryPrefix="quay", upstreamRegistryUrl="quay.io")
+
+    for create in (root, quay) if root_first else (quay, root):
+        create()
+
+    [image] = pull(ecr_client, "quay/coreos/etcd", "v3")["images"]
+    assert image["imageId"]["imageDigest"] == from_quay
+    # ROOT still covers a name outside "quay/": the ECR upstream's repository of the same name.
+    ecr.create_repository("tools/jq", region="eu-west-1")
+    jq = ecr.push_image("tools/jq", "1.7", region="eu-west-1").digest
+    assert pull(ecr_client, "tools/jq", "1.7")["images"][0]["imageId"]["imageDigest"] == jq
+
+
+@pytest.mark.parametrize("shorter_first", [True, False])
+def test_the_longest_of_two_nested_prefixes_wins(ecr, ecr_client, shorter_first):
+    """Two rules whose prefixes both cover the name (``hub`` and ``hub/quay`` for
+    ``hub/quay/coreos/etcd``): the longer prefix's rule applies. INFERRED, not documented: AWS
+    states no order between overlapping prefixes (user guide and API reference, searched). It is
+    the only choice that leaves the longer rule any name to apply to (every name under ``hub/quay/``
+    is under ``hub/``), and the choice the spec makes for creation templates (§8.5, inferred too)."""
+    from_quay = ecr.upstream_image("quay.io", "coreos/etcd", "v3")
+    from_hub = ecr.upstream_image(DOCKER_HUB, "quay/coreos/etcd", "v3")
+    assert from_quay != from_hub
+
+    def hub() -> None:
+        docker_hub_rule(ecr_client, prefix="hub")
+
+    def hub_quay() -> None:
+        ecr_client.create_pull_through_cache_rule(
+            ecrRepositoryPrefix="hub/quay", upstreamRegistryUrl="quay.io"
+        )
+
+    for create in (hub, hub_quay) if shorter_first else (hub_quay, hub):
+        create()
+
+    [image] = pull(ecr_client, "hub/quay/coreos/etcd", "v3")["images"]
+    assert image["imageId"]["imageDigest"] == from_quay
+    # The shorter rule keeps the names only it covers.
+    nginx = ecr.upstream_image(DOCKER_HUB, "library/nginx", "1.27")
+    assert pull(ecr_client, "hub/library/nginx", "1.27")["images"][0]["imageId"]["imageDigest"] == nginx
+
+
 def test_a_repository_outside_every_rule_is_not_found(ecr_client):
     docker_hub_rule(ecr_client)
     with pytest.raises(ClientError) as exc:

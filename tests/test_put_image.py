@@ -162,6 +162,41 @@ def test_foreign_layers_need_not_exist(ecr, ecr_client, ecr_repo):
     )
 
 
+@pytest.mark.parametrize(("where", "size"), [("config", True), ("layer", True), ("layer", False)])
+def test_a_descriptor_size_must_be_an_integer_not_a_boolean(ecr, ecr_client, ecr_repo, where, size):
+    """A descriptor's ``size`` is an int64 (OCI image-spec, descriptor.md "size int64"; its JSON
+    schema content-descriptor.json refers to defs.json ``int64``, ``"type": "integer"``, which a
+    JSON boolean is not). ECR checks descriptors against the schema and answers content it does
+    not expect with 'Invalid JSON syntax' [OBS: a subject descriptor holding a platform,
+    dragonflyoss/nydus#1691; a config descriptor's annotation, goharbor/acceleration-service#353].
+    That a boolean size gets the same answer is inferred from the two (no recorded response)."""
+    doc = json.loads(image_manifest(ecr, REPO))
+    descriptor = doc["config"] if where == "config" else doc["layers"][0]
+    declared, descriptor["size"] = descriptor["size"], size
+    with pytest.raises(ClientError) as exc:
+        ecr_client.put_image(repositoryName=REPO, imageManifest=json.dumps(doc))
+    assert error(exc) == (
+        "InvalidParameterException",
+        "Invalid parameter at 'ImageManifest' failed to satisfy constraint: 'Invalid JSON syntax'",
+    )
+    # The size alone made the difference: with its integer size back, the manifest is accepted.
+    descriptor["size"] = declared
+    ecr_client.put_image(repositoryName=REPO, imageManifest=json.dumps(doc))
+
+
+def test_a_list_child_size_must_be_an_integer_not_a_boolean(ecr, ecr_client, ecr_repo):
+    """As test_a_descriptor_size_must_be_an_integer_not_a_boolean, for an index's ``manifests[]``
+    (OCI image-spec, image-index.md: each entry is a descriptor)."""
+    child = ecr_client.put_image(repositoryName=REPO, imageManifest=image_manifest(ecr, REPO))["image"]
+    doc = json.loads(index_manifest([(child["imageId"]["imageDigest"], len(child["imageManifest"]))]))
+    doc["manifests"][0]["size"] = True
+    with pytest.raises(ClientError) as exc:
+        ecr_client.put_image(repositoryName=REPO, imageManifest=json.dumps(doc))
+    assert error(exc)[1] == (
+        "Invalid parameter at 'ImageManifest' failed to satisfy constraint: 'Invalid JSON syntax'"
+    )
+
+
 def test_image_needs_a_layer_and_at_most_500(ecr, ecr_client, ecr_repo):
     doc = json.loads(image_manifest(ecr, REPO))
     doc["layers"] = []

@@ -102,6 +102,30 @@ def test_scan_quota_is_a_rolling_24_hours(ecr_client, ecr_clock):
     assert ecr_client.start_image_scan(repositoryName="app", imageId={"imageTag": "v1"})["imageScanStatus"]
 
 
+@pytest.mark.ecr_seed(images={"app": ["v1", "v2"]})
+def test_registry_basic_scan_quota_boundary(ecr, ecr_client, ecr_clock):
+    """The quota "Basic image scans per 24 hours": 100,000, not adjustable, "includes both scan
+    on push and manual scans" (AWS, Amazon ECR service quotas,
+    https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html; the StartImageScan
+    API reference: "You can start up to 100,000 basic scans per 24 hours"). Scan 100,000 is
+    started, scan 100,001 is refused. The 99,999 earlier scans are written into the registry's
+    record of scan start times (``FakeECR.store``, the fake's state) rather than made one by one;
+    they date from 23 h 59 min ago, so a minute later they are out of the 24 hours."""
+    now = ecr.clock.now()  # epoch seconds (ecr_clock, frozen, answers datetimes)
+    registry = ecr.store.registry(ACCOUNT, ecr.region)
+    registry.scan_starts = [now - 24 * 3600 + 60] * 99_999
+
+    ecr_client.start_image_scan(repositoryName="app", imageId={"imageTag": "v1"})  # the 100,000th
+    with pytest.raises(ClientError) as exc:
+        ecr_client.start_image_scan(repositoryName="app", imageId={"imageTag": "v2"})
+    assert err(exc)["Code"] == "LimitExceededException"
+    # The registry's quota, not v2's own once-a-day one: v2 was never scanned.
+    assert err(exc)["Message"] != "The scan quota per image has been exceeded. Wait and try again."
+
+    ecr_clock.advance(minutes=1)
+    assert ecr_client.start_image_scan(repositoryName="app", imageId={"imageTag": "v2"})["imageScanStatus"]
+
+
 def test_scan_errors(ecr, ecr_client):
     ecr.create_repository("app")
     image = ecr.push_image("app", "v1")
