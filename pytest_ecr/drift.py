@@ -11,7 +11,8 @@ calls in the order the endpoint answered them. Values are expected to differ
 - ``missing field``: a member the endpoint sent that the fake leaves out;
 - ``extra field``: a member the fake sends that the endpoint does not;
 - ``format``: a member both send, in another form (an integer for a decimal, a string that is an
-  ARN on one side and not on the other...);
+  ARN on one side and not on the other...); ``1733350000.0`` is a decimal, ``1733350000`` an
+  integer, so a time's precision is not judged from one value;
 - ``digest``: an image or layer digest of another value (the content determines them).
 
 Ids the endpoint made up (upload ids, pagination tokens) are mapped to the fake's as the replay
@@ -67,7 +68,9 @@ def _kind(value: Any) -> str:
     if isinstance(value, int):
         return "integer"
     if isinstance(value, float):
-        return "integer" if value.is_integer() else "decimal"
+        # A number written with a fraction or exponent, whatever its value: a millisecond time
+        # that falls on a whole second (one time in a thousand) is not another form.
+        return "decimal"
     if isinstance(value, str):
         if value == REDACTED:
             return REDACTED
