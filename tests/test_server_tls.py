@@ -11,6 +11,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import sys
 from http.client import HTTPSConnection
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -37,6 +38,7 @@ def test_boto3_talks_https_and_the_environment_names_the_ca(ecr: FakeECR, ecr_se
     assert ecr_server.url.startswith("https://127.0.0.1:")
     assert os.environ["AWS_ENDPOINT_URL_ECR"] == ecr_server.url
     assert os.environ["AWS_CA_BUNDLE"] == ecr_server.ca_file
+    assert os.environ["NODE_EXTRA_CA_CERTS"] == ecr_server.ca_file  # node's (the JS SDK v3's)
     created = ecr_server.client().create_repository(repositoryName="team/app")["repository"]
     assert created["repositoryUri"] == f"123456789012.dkr.ecr.us-east-1.localhost:{ecr_server.port}/team/app"
     [data] = ecr_server.client().get_authorization_token()["authorizationData"]
@@ -123,6 +125,28 @@ def test_curl_verifies_the_server_with_the_ca_file(ecr_server: EcrServer) -> Non
     if result.returncode == 6:
         pytest.skip(f"this curl does not resolve *.localhost: {result.stderr.strip()}")
     assert (result.returncode, result.stdout) == (0, "200"), result.stderr
+
+
+@pytest.mark.ecr_server(tls=True)
+def test_a_subprocess_sdk_needs_only_the_environment(ecr: FakeECR, ecr_server: EcrServer) -> None:
+    ecr.create_repository("team/app")
+    script = (
+        "import boto3; print(boto3.client('ecr').describe_repositories()['repositories'][0]['repositoryUri'])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (result.returncode, result.stdout) == (0, f"{ecr_server.registry_host()}/team/app\n"), (
+        result.stderr
+    )
+
+
+def test_the_environment_is_restored_afterwards(ecr: FakeECR, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_CA_BUNDLE", "/etc/ssl/mine.pem")
+    monkeypatch.delenv("NODE_EXTRA_CA_CERTS", raising=False)
+    with EcrServer(ecr, tls=True) as server, server.environment():
+        assert os.environ["AWS_CA_BUNDLE"] == server.ca_file
+    assert (os.environ["AWS_CA_BUNDLE"], os.environ.get("NODE_EXTRA_CA_CERTS")) == ("/etc/ssl/mine.pem", None)
 
 
 def test_serve_tls_writes_the_ca_and_serves_https(
