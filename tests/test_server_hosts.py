@@ -15,10 +15,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from helpers import OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, sha256
+from helpers import OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, serve_in_thread, sha256
 
 from pytest_ecr import FakeECR
-from pytest_ecr.server import EcrServer
+from pytest_ecr.server import EcrServer, cli
 from pytest_ecr.server.hosts import addressed
 
 OTHER = "210987654321"
@@ -205,6 +205,26 @@ def test_loopback_naming_for_resolvers_without_localhost_subdomains(ecr_server: 
     assert data["proxyEndpoint"] == f"http://127.0.0.1:{ecr_server.port}"
     uri = client.create_repository(repositoryName=REPO)["repository"]["repositoryUri"]
     assert uri == f"127.0.0.1:{ecr_server.port}/{REPO}"
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        ([], "http://123456789012.dkr.ecr.us-east-1.localhost:{port}"),
+        (["--naming", "loopback"], "http://127.0.0.1:{port}"),
+    ],
+)
+def test_serve_naming(ecr: FakeECR, monkeypatch: pytest.MonkeyPatch, argv: list[str], expected: str) -> None:
+    with serve_in_thread(monkeypatch, ["serve", "--quiet", *argv]) as server:
+        [data] = server.client().get_authorization_token()["authorizationData"]
+        assert data["proxyEndpoint"] == expected.format(port=server.port)
+
+
+def test_serve_refuses_an_unknown_naming(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["serve", "--naming", "aws"])
+    assert exit_.value.code == 2
+    assert "argument --naming: invalid choice: 'aws'" in capsys.readouterr().err
 
 
 def test_the_proxy_endpoint_is_where_a_client_logs_in(ecr: FakeECR, ecr_server: EcrServer) -> None:

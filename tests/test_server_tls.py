@@ -26,7 +26,8 @@ pytest.importorskip("trustme", reason="TLS needs trustme (pip install 'pytest-ec
 CURL = shutil.which("curl")
 
 
-def verified(server: EcrServer, name: str) -> ssl.SSLContext:
+def verified(server: EcrServer) -> ssl.SSLContext:
+    """A client context that trusts only the run's CA and checks host names."""
     context = ssl.create_default_context(cafile=server.ca_file)
     assert context.check_hostname
     assert context.verify_mode == ssl.CERT_REQUIRED
@@ -54,7 +55,7 @@ def test_the_certificate_covers_every_name_the_server_answers_to(ecr_server: Ecr
     if name == "::1" and "::1" not in ecr_server.listening:
         pytest.skip("this system has no IPv6 loopback address")
     address = "::1" if name == "::1" else "127.0.0.1"
-    context = verified(ecr_server, name)
+    context = verified(ecr_server)
     with socket.create_connection((address, ecr_server.port), timeout=10) as raw:
         if name == "9.dkr.ecr.x":  # a name the certificate does not cover fails verification
             with pytest.raises(ssl.SSLCertVerificationError):
@@ -71,7 +72,7 @@ def test_a_client_that_does_not_trust_the_ca_is_refused_and_the_server_goes_on(e
         pytest.raises(ssl.SSLCertVerificationError),
     ):
         ssl.create_default_context().wrap_socket(raw, server_hostname="localhost")
-    conn = HTTPSConnection("127.0.0.1", ecr_server.port, timeout=10, context=verified(ecr_server, "x"))
+    conn = HTTPSConnection("127.0.0.1", ecr_server.port, timeout=10, context=verified(ecr_server))
     conn.request("GET", "/v2/")
     assert conn.getresponse().status == 401
     conn.close()
@@ -83,14 +84,14 @@ def test_blob_redirects_stay_on_https(ecr: FakeECR, ecr_server: EcrServer) -> No
     ecr.create_repository("team/app")
     layer = json.loads(ecr.push_image("team/app", "v1").manifest)["layers"][0]["digest"]
     auth = base64.b64encode(f"AWS:{ecr_server.password}".encode()).decode()
-    conn = HTTPSConnection("localhost", ecr_server.port, timeout=10, context=verified(ecr_server, "x"))
+    conn = HTTPSConnection("localhost", ecr_server.port, timeout=10, context=verified(ecr_server))
     conn.request("GET", f"/v2/team/app/blobs/{layer}", headers={"Authorization": f"Basic {auth}"})
     answer = conn.getresponse()
     answer.read()
     conn.close()
     location = urlsplit(answer.getheader("Location") or "")
     assert (answer.status, location.scheme, location.hostname) == (307, "https", "127.0.0.1")
-    blob = HTTPSConnection("127.0.0.1", ecr_server.port, timeout=10, context=verified(ecr_server, "x"))
+    blob = HTTPSConnection("127.0.0.1", ecr_server.port, timeout=10, context=verified(ecr_server))
     blob.request("GET", f"{location.path}?{location.query}")
     assert blob.getresponse().status == 200
     blob.close()
