@@ -41,8 +41,8 @@ def send(
     return answer, data
 
 
-def token(server: EcrServer, account: str | None = None) -> str:
-    user, password = server.login(account)
+def token(server: EcrServer, account: str | None = None, region: str | None = None) -> str:
+    user, password = server.login(account, region)
     return base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
@@ -133,6 +133,17 @@ def test_the_host_picks_the_registry(ecr: FakeECR, ecr_server: EcrServer) -> Non
     mine = ecr.client().describe_images(repositoryName=REPO)["imageDetails"]
     theirs = ecr.client(account=OTHER).describe_images(repositoryName=REPO)["imageDetails"]
     assert (mine, [d["imageDigest"] for d in theirs]) == ([], [digest])
+
+
+def test_a_regional_host_picks_that_regions_registry(ecr: FakeECR, ecr_server: EcrServer) -> None:
+    ecr.create_repository(REPO)
+    ecr.create_repository(REPO, region="eu-west-1")
+    host, auth = account_host(region="eu-west-1"), token(ecr_server, region="eu-west-1")
+    digest, layer = push(ecr_server, host, auth)
+    assert pull_layer(ecr_server, host, auth, sha256(layer)) == layer
+    here = ecr.client().describe_images(repositoryName=REPO)["imageDetails"]
+    there = ecr.client("eu-west-1").describe_images(repositoryName=REPO)["imageDetails"]
+    assert (here, [d["imageDigest"] for d in there]) == ([], [digest])
 
 
 PULL_POLICY = {
