@@ -355,8 +355,8 @@ def ecr_server(ecr: FakeECR, request: pytest.FixtureRequest) -> Iterator[EcrServ
     """The ``ecr`` fake served over HTTP (HTTPS with ``@pytest.mark.ecr_server(tls=True)``) on the
     loopback addresses: ``.url`` (ECR API endpoint), ``.registry`` (OCI registry host:port),
     ``.registry_host()`` (per-account), ``.username`` / ``.password``, with TLS ``.ca_file`` and
-    ``.certs_dir``; ``AWS_ENDPOINT_URL_ECR`` (and ``AWS_CA_BUNDLE``) point subprocesses at it
-    meanwhile. See https://pytest-ecr.readthedocs.io/en/latest/server.html"""
+    ``.certs_dir``; ``AWS_ENDPOINT_URL_ECR`` (and ``AWS_CA_BUNDLE``, ``NODE_EXTRA_CA_CERTS``) point
+    subprocesses at it meanwhile. See https://pytest-ecr.readthedocs.io/en/latest/server.html"""
     from .server import EcrServer
 
     settings = _server_args(request)

@@ -1,9 +1,11 @@
 """Real container clients against server mode over TLS with the run's CA (issue 20, item 6):
-podman and buildah push and pull a single image and a multi-arch index, containerd's ``ctr``
-pulls, skopeo copies, each addressing the registry by another loopback name.
+podman and buildah each push a single image and a multi-arch index that the other pulls;
+containerd's ``ctr`` pulls and unpacks an image (resuming a cut layer download with ``Range``) and
+fetches an index; skopeo copies; podman and ``docker`` log in. Pushes and pulls address the
+registry by different loopback names.
 
 The clients come from Debian (``apt-get install podman buildah containerd skopeo``, which
-``.ci/run`` does); each test skips, saying so, without its client. podman and buildah run as
+``.ci/run`` does; the docker CLI is not installed there); each test skips, saying so, without its client. podman and buildah run as
 root here with the vfs storage driver in a per-test storage root (no overlay mounts in this
 sandbox, and nothing left in /var/lib/containers); ``--cert-dir`` points them at the
 ``certs.d/<host:port>/ca.crt`` directory the ``ecr_server`` fixture writes.
@@ -15,8 +17,12 @@ otherwise); Docker's reference grammar in these versions refuses ``[::1]:PORT``.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import dataclasses
 import json
+import os
+import random
 import shutil
 import socket
 import subprocess
@@ -24,12 +30,15 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import make_layout
 
 from pytest_ecr import FakeECR
-from pytest_ecr.server import EcrServer
+from pytest_ecr.server import EcrServer, blobs
+from pytest_ecr.server import http as server_http
+from pytest_ecr.server.messages import Reply
 
 pytest.importorskip("trustme", reason="TLS needs trustme (pip install 'pytest-ecr[tls]')")
 pytestmark = pytest.mark.ecr_server(tls=True)
@@ -88,15 +97,32 @@ def build(buildah: str, storage: list[str], tmp_path: Path, arch: str) -> str:
     return f"localhost/local/{arch}"
 
 
-def test_buildah_pushes_and_podman_pulls_an_image(
-    ecr: FakeECR, ecr_server: EcrServer, storage: list[str], short_home: Path, tmp_path: Path
+#: (the tool that pushes, the tool that pulls): each of podman and buildah does both
+PUSH_PULL = [("buildah", "podman"), ("podman", "buildah")]
+
+
+def pushed_to(ecr: FakeECR, tag: str) -> Any:
+    """The manifest (or index) stored under ``tag``, parsed."""
+    [image] = ecr.client().batch_get_image(repositoryName=REPO, imageIds=[{"imageTag": tag}])["images"]
+    return json.loads(image["imageManifest"])
+
+
+@pytest.mark.parametrize(("pusher", "puller"), PUSH_PULL)
+def test_an_image_pushed_by_one_tool_is_pulled_by_the_other(
+    ecr: FakeECR,
+    ecr_server: EcrServer,
+    storage: list[str],
+    short_home: Path,
+    tmp_path: Path,
+    pusher: str,
+    puller: str,
 ) -> None:
-    buildah, podman = tool("buildah"), tool("podman")
+    push_tool, pull_tool, podman = tool(pusher), tool(puller), tool("podman")
     ecr.create_repository(REPO)
-    local = build(buildah, storage, tmp_path, "amd64")
+    local = build(tool("buildah"), storage, tmp_path, "amd64")
     pushed = f"localhost:{ecr_server.port}/{REPO}:v1"
     run(
-        buildah,
+        push_tool,
         *storage,
         "push",
         *tls_options(ecr_server, f"localhost:{ecr_server.port}"),
@@ -109,41 +135,49 @@ def test_buildah_pushes_and_podman_pulls_an_image(
     pull_storage = storage_options(short_home, "b")
     pulled = f"127.0.0.1:{ecr_server.port}/{REPO}:v1"
     run(
-        podman,
+        pull_tool,
         *pull_storage,
         "pull",
         "--quiet",
         *tls_options(ecr_server, f"127.0.0.1:{ecr_server.port}"),
         pulled,
     )
+    # podman reads the storage either tool pulled into
     inspected = json.loads(run(podman, *pull_storage, "image", "inspect", pulled))[0]
     assert inspected["Digest"] == digest
     assert ecr_server.errors == []
 
 
-def test_a_multi_arch_index_pushed_by_buildah_is_pulled_per_platform_by_podman(
-    ecr: FakeECR, ecr_server: EcrServer, storage: list[str], short_home: Path, tmp_path: Path
+@pytest.mark.parametrize(("pusher", "puller"), PUSH_PULL)
+def test_a_multi_arch_index_pushed_by_one_tool_is_pulled_per_platform_by_the_other(
+    ecr: FakeECR,
+    ecr_server: EcrServer,
+    storage: list[str],
+    short_home: Path,
+    tmp_path: Path,
+    pusher: str,
+    puller: str,
 ) -> None:
-    buildah, podman = tool("buildah"), tool("podman")
+    push_tool, pull_tool, podman = tool(pusher), tool(puller), tool("podman")
     ecr.create_repository(REPO)
-    run(buildah, *storage, "manifest", "create", "local/multi")
+    run(push_tool, *storage, "manifest", "create", "local/multi")
     for arch in ("amd64", "arm64"):
-        local = build(buildah, storage, tmp_path, arch)
-        run(buildah, *storage, "manifest", "add", "local/multi", f"containers-storage:{local}")
+        local = build(tool("buildah"), storage, tmp_path, arch)
+        run(push_tool, *storage, "manifest", "add", "local/multi", f"containers-storage:{local}")
     host = f"localhost:{ecr_server.port}"
     run(
-        buildah, *storage, "manifest", "push", "--all", *tls_options(ecr_server, host),
+        push_tool, *storage, "manifest", "push", "--all", *tls_options(ecr_server, host),
         "local/multi", f"docker://{host}/{REPO}:multi",
     )  # fmt: skip
     stored = images(ecr)
     assert sorted(stored.values()) == [[], [], ["multi"]]  # the index and its two platform images
-    [index] = ecr.client().batch_get_image(repositoryName=REPO, imageIds=[{"imageTag": "multi"}])["images"]
-    platforms = [m["platform"]["architecture"] for m in json.loads(index["imageManifest"])["manifests"]]
+    index = pushed_to(ecr, "multi")
+    platforms = [m["platform"]["architecture"] for m in index["manifests"]]
     assert sorted(platforms) == ["amd64", "arm64"]
     pull_storage = storage_options(short_home, "b")
     ref = f"127.0.0.1:{ecr_server.port}/{REPO}:multi"
     run(
-        podman,
+        pull_tool,
         *pull_storage,
         "pull",
         "--quiet",
@@ -154,6 +188,51 @@ def test_a_multi_arch_index_pushed_by_buildah_is_pulled_per_platform_by_podman(
     )
     inspected = json.loads(run(podman, *pull_storage, "image", "inspect", ref))[0]
     assert inspected["Architecture"] == "arm64"
+
+
+def refused(*args: str, env: dict[str, str] | None = None) -> str:
+    """The stderr of a command that must fail."""
+    result = subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT, check=False, env=env)
+    assert result.returncode != 0, f"{' '.join(args[:3])} succeeded:\n{result.stdout}"
+    return result.stderr
+
+
+def test_podman_logs_in_then_pulls_with_the_stored_credentials(
+    ecr: FakeECR, ecr_server: EcrServer, storage: list[str], short_home: Path, tmp_path: Path
+) -> None:
+    podman, buildah = tool("podman"), tool("buildah")
+    ecr.create_repository(REPO)
+    host = f"localhost:{ecr_server.port}"
+    run(buildah, *storage, "push", *tls_options(ecr_server, host), build(buildah, storage, tmp_path, "amd64"),
+        f"docker://{host}/{REPO}:v1")  # fmt: skip
+    auth_file, cert_dir = str(tmp_path / "auth.json"), f"{ecr_server.certs_dir}/{host}"
+    login = [podman, "login", "--authfile", auth_file, "--cert-dir", cert_dir]
+    assert "invalid username/password" in refused(*login, "-u", "AWS", "-p", "not-the-password", host)
+    run(*login, "-u", "AWS", "-p", ecr_server.password, host)
+    assert list(json.loads(Path(auth_file).read_text())["auths"]) == [host]
+    # no --creds: the pull authenticates with what login stored (a 401 would fail it)
+    pull = ["pull", "--quiet", "--authfile", auth_file, "--cert-dir", cert_dir, f"{host}/{REPO}:v1"]
+    run(podman, *storage_options(short_home, "b"), *pull)
+
+
+def test_docker_logs_in(ecr_server: EcrServer, tmp_path: Path) -> None:
+    """``docker login`` checks the credentials itself (no daemon runs here: pulls and pushes
+    are not tested). Docker takes ``localhost`` for an insecure registry: it does not verify the
+    certificate there."""
+    docker = shutil.which("docker")
+    if docker is None:
+        pytest.skip("the docker command is not installed (Debian: apt-get install docker.io)")
+    env = {**os.environ, "DOCKER_CONFIG": str(tmp_path)}
+    host = f"localhost:{ecr_server.port}"
+    login = [docker, "login", "-u", "AWS", "--password-stdin", host]
+    result = subprocess.run(login, input="not-the-password\n", capture_output=True, text=True,
+                            timeout=TIMEOUT, check=False, env=env)  # fmt: skip
+    assert (result.returncode, "401 Unauthorized" in result.stderr) == (1, True), result.stderr
+    result = subprocess.run(login, input=f"{ecr_server.password}\n", capture_output=True, text=True,
+                            timeout=TIMEOUT, check=False, env=env)  # fmt: skip
+    assert (result.returncode, result.stdout.strip()) == (0, "Login Succeeded"), result.stderr
+    stored = json.loads((tmp_path / "config.json").read_text())["auths"][host]["auth"]
+    assert base64.b64decode(stored).decode() == f"AWS:{ecr_server.password}"
 
 
 def skopeo_push(skopeo: str, server: EcrServer, layout: Path, host: str) -> None:
@@ -252,6 +331,67 @@ def test_ctr_fetches_a_multi_arch_index_over_tls(
     layout_blobs = {f"sha256:{p.name}" for p in (tmp_path / "layout" / "blobs" / "sha256").iterdir()}
     assert set(written) <= layout_blobs
     assert content == layout_blobs
+
+
+def cut_first_download(monkeypatch: pytest.MonkeyPatch, size: int) -> list[tuple[str | None, int, int]]:
+    """Make the first whole download of a ``size``-byte blob a network cut: its answer announces
+    every byte, sends half and closes the connection. Returns, as they happen, each blob-host
+    answer of that blob: (the request's ``Range``, status, bytes sent)."""
+    original = server_http._Handler._send
+    seen: list[tuple[str | None, int, int]] = []
+
+    def send(handler: Any, reply: Reply) -> None:
+        content_range = reply.headers.get("Content-Range")
+        whole = int(content_range.rpartition("/")[2]) if content_range else len(reply.body)
+        if not blobs.is_blob_path(handler.path.partition("?")[0]) or whole != size:
+            original(handler, reply)
+            return
+        cut = not seen
+        sent = reply.body[: size // 2] if cut else reply.body
+        seen.append((handler.headers.get("Range"), reply.status, len(sent)))
+        # head_length is the Content-Length sent: the whole blob's, while only half goes out
+        original(handler, dataclasses.replace(reply, body=sent, head_length=size) if cut else reply)
+        handler.close_connection = handler.close_connection or cut
+
+    monkeypatch.setattr(server_http._Handler, "_send", send)
+    return seen
+
+
+def test_ctr_pulls_an_image_and_resumes_a_cut_layer_download_with_range(
+    ecr: FakeECR,
+    ecr_server: EcrServer,
+    storage: list[str],
+    short_home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``ctr images pull`` (fetched and unpacked by the native snapshotter: no overlay mounts
+    here) of a buildah image whose 1 MiB layer download is cut halfway: containerd asks the rest
+    with ``Range: bytes=<received>-`` (its fetcher reconnects on an unexpected EOF) and the blob
+    host answers 206 with exactly that tail."""
+    ctr, buildah = tool("ctr"), tool("buildah")
+    ecr.create_repository(REPO)
+    payload = random.Random(20).randbytes(1 << 20)  # incompressible: the layer stays about 1 MiB
+    (tmp_path / "payload").write_bytes(payload)
+    container = run(buildah, *storage, "from", "scratch").strip()
+    run(buildah, *storage, "copy", container, str(tmp_path / "payload"), "/")
+    run(buildah, *storage, "commit", "--quiet", container, "local/payload")
+    host = f"localhost:{ecr_server.port}"
+    run(buildah, *storage, "push", *tls_options(ecr_server, host), "localhost/local/payload",
+        f"docker://{host}/{REPO}:v1")  # fmt: skip
+    [layer] = pushed_to(ecr, "v1")["layers"]
+    seen = cut_first_download(monkeypatch, layer["size"])
+    creds = f"{ecr_server.username}:{ecr_server.password}"
+    with containerd(ctr, short_home) as home:
+        address = ["--address", f"{home}/c.sock", "--namespace", "pytest-ecr"]
+        hosts = hosts_dir(ecr_server, home, host)
+        run(ctr, *address, "images", "pull", "--snapshotter", "native", "--hosts-dir", str(hosts),
+            "--user", creds, f"{host}/{REPO}:v1")  # fmt: skip
+        unpacked = list((home / "root" / "io.containerd.snapshotter.v1.native").glob("snapshots/*/payload"))
+        assert [path.read_bytes() == payload for path in unpacked] == [True]
+    half = layer["size"] // 2
+    assert seen == [(None, 200, half), (f"bytes={half}-", 206, layer["size"] - half)]
+    assert ecr_server.errors == []
 
 
 def resolves(name: str) -> bool:

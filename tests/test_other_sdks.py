@@ -10,6 +10,7 @@ the ECR API reference documents), each in a subprocess that finds the server thr
 from __future__ import annotations
 
 import base64
+import importlib.util
 import json
 import os
 import shutil
@@ -79,6 +80,17 @@ def test_aws_cli_gets_ecr_errors(ecr, ecr_server):
     assert f"The repository with name 'absent' does not exist in the registry with id '{ecr.account_id}'" in (
         result.stderr
     )
+
+
+@needs_aws_cli
+@pytest.mark.skipif(importlib.util.find_spec("trustme") is None, reason="TLS needs trustme (pytest-ecr[tls])")
+@pytest.mark.ecr_server(tls=True)
+def test_aws_cli_over_https_with_the_ca_bundle_from_the_environment(ecr, ecr_server):
+    password = aws("get-login-password")  # AWS_ENDPOINT_URL_ECR and AWS_CA_BUNDLE only
+    assert ecr.token_valid(base64.b64encode(f"AWS:{password}".encode()).decode())
+    [data] = aws("get-authorization-token")["authorizationData"]
+    assert data["proxyEndpoint"] == f"https://{ecr_server.registry_host()}"
+    assert {(e.method, e.path, e.status) for e in ecr_server.log} == {("POST", "/", 200)}
 
 
 SCRIPT = """

@@ -15,10 +15,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from helpers import OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, sha256
+from helpers import OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, serve_in_thread, sha256
 
 from pytest_ecr import FakeECR
-from pytest_ecr.server import EcrServer
+from pytest_ecr.server import EcrServer, cli
 from pytest_ecr.server.hosts import addressed
 
 OTHER = "210987654321"
@@ -41,8 +41,8 @@ def send(
     return answer, data
 
 
-def token(server: EcrServer, account: str | None = None) -> str:
-    user, password = server.login(account)
+def token(server: EcrServer, account: str | None = None, region: str | None = None) -> str:
+    user, password = server.login(account, region)
     return base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
@@ -135,6 +135,17 @@ def test_the_host_picks_the_registry(ecr: FakeECR, ecr_server: EcrServer) -> Non
     assert (mine, [d["imageDigest"] for d in theirs]) == ([], [digest])
 
 
+def test_a_regional_host_picks_that_regions_registry(ecr: FakeECR, ecr_server: EcrServer) -> None:
+    ecr.create_repository(REPO)
+    ecr.create_repository(REPO, region="eu-west-1")
+    host, auth = account_host(region="eu-west-1"), token(ecr_server, region="eu-west-1")
+    digest, layer = push(ecr_server, host, auth)
+    assert pull_layer(ecr_server, host, auth, sha256(layer)) == layer
+    here = ecr.client().describe_images(repositoryName=REPO)["imageDetails"]
+    there = ecr.client("eu-west-1").describe_images(repositoryName=REPO)["imageDetails"]
+    assert (here, [d["imageDigest"] for d in there]) == ([], [digest])
+
+
 PULL_POLICY = {
     "Version": "2012-10-17",
     "Statement": [
@@ -205,6 +216,26 @@ def test_loopback_naming_for_resolvers_without_localhost_subdomains(ecr_server: 
     assert data["proxyEndpoint"] == f"http://127.0.0.1:{ecr_server.port}"
     uri = client.create_repository(repositoryName=REPO)["repository"]["repositoryUri"]
     assert uri == f"127.0.0.1:{ecr_server.port}/{REPO}"
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        ([], "http://123456789012.dkr.ecr.us-east-1.localhost:{port}"),
+        (["--naming", "loopback"], "http://127.0.0.1:{port}"),
+    ],
+)
+def test_serve_naming(ecr: FakeECR, monkeypatch: pytest.MonkeyPatch, argv: list[str], expected: str) -> None:
+    with serve_in_thread(monkeypatch, ["serve", "--quiet", *argv]) as server:
+        [data] = server.client().get_authorization_token()["authorizationData"]
+        assert data["proxyEndpoint"] == expected.format(port=server.port)
+
+
+def test_serve_refuses_an_unknown_naming(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["serve", "--naming", "aws"])
+    assert exit_.value.code == 2
+    assert "argument --naming: invalid choice: 'aws'" in capsys.readouterr().err
 
 
 def test_the_proxy_endpoint_is_where_a_client_logs_in(ecr: FakeECR, ecr_server: EcrServer) -> None:

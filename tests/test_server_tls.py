@@ -11,6 +11,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import sys
 from http.client import HTTPSConnection
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -25,7 +26,8 @@ pytest.importorskip("trustme", reason="TLS needs trustme (pip install 'pytest-ec
 CURL = shutil.which("curl")
 
 
-def verified(server: EcrServer, name: str) -> ssl.SSLContext:
+def verified(server: EcrServer) -> ssl.SSLContext:
+    """A client context that trusts only the run's CA and checks host names."""
     context = ssl.create_default_context(cafile=server.ca_file)
     assert context.check_hostname
     assert context.verify_mode == ssl.CERT_REQUIRED
@@ -37,6 +39,7 @@ def test_boto3_talks_https_and_the_environment_names_the_ca(ecr: FakeECR, ecr_se
     assert ecr_server.url.startswith("https://127.0.0.1:")
     assert os.environ["AWS_ENDPOINT_URL_ECR"] == ecr_server.url
     assert os.environ["AWS_CA_BUNDLE"] == ecr_server.ca_file
+    assert os.environ["NODE_EXTRA_CA_CERTS"] == ecr_server.ca_file  # node's (the JS SDK v3's)
     created = ecr_server.client().create_repository(repositoryName="team/app")["repository"]
     assert created["repositoryUri"] == f"123456789012.dkr.ecr.us-east-1.localhost:{ecr_server.port}/team/app"
     [data] = ecr_server.client().get_authorization_token()["authorizationData"]
@@ -52,7 +55,7 @@ def test_the_certificate_covers_every_name_the_server_answers_to(ecr_server: Ecr
     if name == "::1" and "::1" not in ecr_server.listening:
         pytest.skip("this system has no IPv6 loopback address")
     address = "::1" if name == "::1" else "127.0.0.1"
-    context = verified(ecr_server, name)
+    context = verified(ecr_server)
     with socket.create_connection((address, ecr_server.port), timeout=10) as raw:
         if name == "9.dkr.ecr.x":  # a name the certificate does not cover fails verification
             with pytest.raises(ssl.SSLCertVerificationError):
@@ -69,7 +72,7 @@ def test_a_client_that_does_not_trust_the_ca_is_refused_and_the_server_goes_on(e
         pytest.raises(ssl.SSLCertVerificationError),
     ):
         ssl.create_default_context().wrap_socket(raw, server_hostname="localhost")
-    conn = HTTPSConnection("127.0.0.1", ecr_server.port, timeout=10, context=verified(ecr_server, "x"))
+    conn = HTTPSConnection("127.0.0.1", ecr_server.port, timeout=10, context=verified(ecr_server))
     conn.request("GET", "/v2/")
     assert conn.getresponse().status == 401
     conn.close()
@@ -81,14 +84,14 @@ def test_blob_redirects_stay_on_https(ecr: FakeECR, ecr_server: EcrServer) -> No
     ecr.create_repository("team/app")
     layer = json.loads(ecr.push_image("team/app", "v1").manifest)["layers"][0]["digest"]
     auth = base64.b64encode(f"AWS:{ecr_server.password}".encode()).decode()
-    conn = HTTPSConnection("localhost", ecr_server.port, timeout=10, context=verified(ecr_server, "x"))
+    conn = HTTPSConnection("localhost", ecr_server.port, timeout=10, context=verified(ecr_server))
     conn.request("GET", f"/v2/team/app/blobs/{layer}", headers={"Authorization": f"Basic {auth}"})
     answer = conn.getresponse()
     answer.read()
     conn.close()
     location = urlsplit(answer.getheader("Location") or "")
     assert (answer.status, location.scheme, location.hostname) == (307, "https", "127.0.0.1")
-    blob = HTTPSConnection("127.0.0.1", ecr_server.port, timeout=10, context=verified(ecr_server, "x"))
+    blob = HTTPSConnection("127.0.0.1", ecr_server.port, timeout=10, context=verified(ecr_server))
     blob.request("GET", f"{location.path}?{location.query}")
     assert blob.getresponse().status == 200
     blob.close()
@@ -123,6 +126,28 @@ def test_curl_verifies_the_server_with_the_ca_file(ecr_server: EcrServer) -> Non
     if result.returncode == 6:
         pytest.skip(f"this curl does not resolve *.localhost: {result.stderr.strip()}")
     assert (result.returncode, result.stdout) == (0, "200"), result.stderr
+
+
+@pytest.mark.ecr_server(tls=True)
+def test_a_subprocess_sdk_needs_only_the_environment(ecr: FakeECR, ecr_server: EcrServer) -> None:
+    ecr.create_repository("team/app")
+    script = (
+        "import boto3; print(boto3.client('ecr').describe_repositories()['repositories'][0]['repositoryUri'])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (result.returncode, result.stdout) == (0, f"{ecr_server.registry_host()}/team/app\n"), (
+        result.stderr
+    )
+
+
+def test_the_environment_is_restored_afterwards(ecr: FakeECR, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_CA_BUNDLE", "/etc/ssl/mine.pem")
+    monkeypatch.delenv("NODE_EXTRA_CA_CERTS", raising=False)
+    with EcrServer(ecr, tls=True) as server, server.environment():
+        assert os.environ["AWS_CA_BUNDLE"] == server.ca_file
+    assert (os.environ["AWS_CA_BUNDLE"], os.environ.get("NODE_EXTRA_CA_CERTS")) == ("/etc/ssl/mine.pem", None)
 
 
 def test_serve_tls_writes_the_ca_and_serves_https(

@@ -54,6 +54,8 @@ ONE_WRITE = 64 * 1024
 _TLS_HANDSHAKE = 0x16
 ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_ECR"
 CA_BUNDLE_VARIABLE = "AWS_CA_BUNDLE"
+#: node's own: the JavaScript SDK v3 ignores AWS_CA_BUNDLE (measured, tests/test_js_sdk_v3.py)
+NODE_CA_VARIABLE = "NODE_EXTRA_CA_CERTS"
 _T = TypeVar("_T")
 
 
@@ -417,10 +419,11 @@ class EcrServer:
     @contextlib.contextmanager
     def environment(self) -> Iterator[None]:
         """Point subprocesses' AWS SDKs at this server (``AWS_ENDPOINT_URL_ECR``, and with TLS
-        ``AWS_CA_BUNDLE``) meanwhile."""
+        ``AWS_CA_BUNDLE`` and node's ``NODE_EXTRA_CA_CERTS``, which adds to node's CAs) meanwhile."""
         changes = {ENDPOINT_VARIABLE: self.url}
         if self.ca_file is not None:
             changes[CA_BUNDLE_VARIABLE] = self.ca_file
+            changes[NODE_CA_VARIABLE] = self.ca_file
         saved = {name: os.environ.get(name) for name in changes}
         os.environ.update(changes)
         try:
