@@ -297,6 +297,20 @@ def test_rule_1_a_string_member_given_an_object_is_not_mappable(ecr_client, ecr_
     )
 
 
+def test_rule_1_a_single_string_for_a_list_is_not_mappable(ecr_client, ecr_repo):
+    # Spec §5.3 item 1, as for `rules` given an object: the policy maps onto ECR's typed rule
+    # (inferred: a JSON string is not an array, and nothing says ECR takes one value as a list).
+    # Found by tools/mutants.py (`_is_str_list`, `and` to `or`, lets a string through: every
+    # character of it is a string).
+    for member in ("tagPrefixList", "tagPatternList"):
+        rule = tagged(1, **{"prefixes" if member == "tagPrefixList" else "patterns": ["prod"]})
+        rule["selection"][member] = "prod"
+        assert rejection(ecr_client, doc(rule)) == (
+            "InvalidParameterException",
+            FAILURE + "Could not map policyString into LifecyclePolicy.",
+        )
+
+
 def test_rule_2_missing_required_properties(ecr_client, ecr_repo):
     assert rejection(ecr_client, padded('{"policy": []}')) == (
         "InvalidParameterException",

@@ -440,3 +440,24 @@ def test_push_helper_refuses_a_tag_put_image_refuses(ecr, ecr_repo, tag):
     assert refused.value.code == "InvalidParameterException"
     assert "Invalid parameter at 'imageTag' failed to satisfy constraint" in str(refused.value)
     assert ecr.repository(REPO).images == {}
+
+
+def test_a_repository_holds_at_most_100000_images(ecr, ecr_client, ecr_repo):
+    """"Images per repository: 100,000" (AWS, Amazon ECR service quotas,
+    https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html); the refusal's
+    wording as a docker push printed it in theopensystemslab/planx-new#4074 (PutImage answering it
+    as LimitExceededException is inferred). The 100,000th
+    image is stored, the 100,001st refused, and tagging an image already there is not a new image.
+    Found by tools/mutants.py (`MAX_IMAGES` plus one passed the suite)."""
+    ecr.push_images(REPO, 99_999)
+    compact = image_manifest(ecr, REPO, indent=None)
+    ecr_client.put_image(repositoryName=REPO, imageManifest=compact, imageTag="last")  # 100,000th
+    with pytest.raises(ClientError) as exc:
+        ecr_client.put_image(repositoryName=REPO, imageManifest=json.dumps(json.loads(compact), indent=3))
+    assert error(exc) == (
+        "LimitExceededException",
+        f"The repository with name '{REPO}' in registry with id '{ecr.account_id}' already has the "
+        "maximum allowed number of images which is '100000'",
+    )
+    ecr_client.put_image(repositoryName=REPO, imageManifest=compact, imageTag="again")
+    assert len(ecr.repository(REPO).images) == 100_000

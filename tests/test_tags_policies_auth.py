@@ -99,6 +99,28 @@ def test_tag_arns(ecr_client, ecr_repo):
     assert err(exc)["Code"] == "RepositoryNotFoundException"
 
 
+def test_a_repository_arn_of_another_region_is_not_this_endpoints(ecr, ecr_client, ecr_repo):
+    # A client of one region tags the repositories of its region's endpoint only. INFERRED, not
+    # recorded: ECR is a regional service and its ARN names the region; the fake answers the
+    # malformed-ARN error (the wording above) rather than reaching into another region's registry,
+    # even where a repository of that name exists there. Found by tools/mutants.py
+    # (`_repository_for_arn`, `or` to `and`: a same-partition ARN of another region got through).
+    ecr.create_repository(ecr_repo.name, region="eu-west-1")
+    elsewhere = ecr_repo.arn.replace(":us-east-1:", ":eu-west-1:")
+    assert elsewhere != ecr_repo.arn
+    for call in (
+        lambda: ecr_client.list_tags_for_resource(resourceArn=elsewhere),
+        lambda: ecr_client.tag_resource(resourceArn=elsewhere, tags=[{"Key": "k", "Value": "v"}]),
+    ):
+        with pytest.raises(ClientError) as exc:
+            call()
+        assert err(exc) == {
+            "Code": "InvalidParameterException",
+            "Message": "Invalid parameter at 'resourceArn' failed to satisfy constraint: 'Invalid ARN'",
+        }
+    assert ecr.client(region="eu-west-1").list_tags_for_resource(resourceArn=elsewhere)["tags"] == []
+
+
 # -- repository policy ----------------------------------------------------------------------------
 
 

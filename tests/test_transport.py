@@ -208,6 +208,10 @@ def test_unknown_target_and_bad_json():
     fake = FakeECR()
     unknown = fake.handle("AmazonEC2ContainerRegistry_V20150921.Nope", b"{}", "123456789012", "us-east-1")
     assert (unknown.status, unknown.error_code) == (400, "UnknownOperationException")
+    # No X-Amz-Target at all (server mode: a POST without the header) is an unknown operation
+    # too, never an internal error. Found by tools/mutants.py (`or` to `and` in _operation_name).
+    missing = fake.handle(None, b"{}", "123456789012", "us-east-1")
+    assert (missing.status, missing.error_code) == (400, "UnknownOperationException")
     bad = fake.handle(
         "AmazonEC2ContainerRegistry_V20150921.DescribeRepositories", b"{", "123456789012", "us-east-1"
     )
