@@ -443,7 +443,7 @@ def test_push_helper_refuses_a_tag_put_image_refuses(ecr, ecr_repo, tag):
 
 
 def test_a_repository_holds_at_most_100000_images(ecr, ecr_client, ecr_repo):
-    """"Images per repository: 100,000" (AWS, Amazon ECR service quotas,
+    """ "Images per repository: 100,000" (AWS, Amazon ECR service quotas,
     https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html); the refusal's
     wording as a docker push printed it in theopensystemslab/planx-new#4074 (PutImage answering it
     as LimitExceededException is inferred). The 100,000th
