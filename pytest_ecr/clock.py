@@ -161,7 +161,11 @@ class Clock:
         else:
             from freezegun import freeze_time
 
-            self._own_freeze = freeze_time(moment)
+            # freezegun replaces the time functions every loaded module holds, pytest's own
+            # (_pytest.timing) included, and its default ignore list names "_pytest.runner."
+            # with a dot that the module's own name lacks: --durations and junitxml's times then
+            # read the frozen clock (durations of 1.7e9 s).
+            self._own_freeze = freeze_time(moment, ignore=["_pytest.timing"])
         self._own_freeze.start()
 
     def unfreeze(self) -> None:

@@ -3,6 +3,7 @@ what ``ecr_clock.advance`` takes (issue #18, item 5)."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 import pytest
@@ -139,3 +140,31 @@ def test_fake_clock_advance_takes_the_units_ecr_clock_takes() -> None:
     assert fake.clock.now() - start == pytest.approx(12 * 3600 + 90 + 86400, abs=1)
     with pytest.raises(ValueError, match="never goes backwards"):
         fake.clock.advance(hours=-1)
+
+
+def test_pytest_reports_real_durations_of_a_test_in_ecr_time(pytester: pytest.Pytester) -> None:
+    # freezegun swaps the time functions of every loaded module; pytest's own (_pytest.timing)
+    # must keep the real ones, or --durations and junitxml report 1.7e9-second tests.
+    pytester.makepyfile(
+        """
+        import time
+        import pytest
+
+        @pytest.mark.ecr_time("2026-01-01T00:00:00Z")
+        def test_frozen(ecr_client):
+            assert time.time() == 1767225600.0
+            ecr_client.describe_repositories()
+        """
+    )
+    result = pytester.runpytest(
+        "-p", "no:randomly", "--durations=0", "--durations-min=0", "--junitxml=out.xml"
+    )
+    result.assert_outcomes(passed=1)
+    durations = [
+        float(m) for m in re.findall(r"^([0-9.]+)s (?:setup|call|teardown) ", result.stdout.str(), re.M)
+    ]
+    assert durations, result.stdout.str()
+    assert max(durations) < 600, result.stdout.str()
+    times = [float(t) for t in re.findall(r'time="([0-9.]+)"', (pytester.path / "out.xml").read_text())]
+    assert times
+    assert max(times) < 600
