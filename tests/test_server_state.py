@@ -49,7 +49,13 @@ class Serve:
 
     def stop(self, sig: int = signal.SIGINT) -> None:
         self.process.send_signal(sig)
-        self.process.communicate(timeout=60)
+        try:
+            self.process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            # never leave a server (and its pipes) behind a failed test
+            self.process.kill()
+            self.process.communicate()
+            raise
 
 
 def refused(*argv: str) -> str:
@@ -306,3 +312,45 @@ def test_unchanged_state_is_not_written_again(ecr: FakeECR, tmp_path: Path) -> N
     ecr.create_repository("changed")
     state.save()
     assert state.writes == 2
+
+
+@pytest.mark.parametrize(
+    ("how", "sig"),
+    [("SIGTERM", signal.SIGTERM), ("SIGINT though started with SIGINT ignored", signal.SIGINT)],
+)
+def test_serve_stops_cleanly_on_sigterm_and_on_an_inherited_ignored_sigint(
+    tmp_path: Path, how: str, sig: int
+) -> None:
+    # SIGTERM is what kill, docker stop and systemd send; a process a shell without job control
+    # starts in the background inherits SIGINT ignored (CI saw serve then outlive Ctrl-C).
+    path = tmp_path / "state.json"
+    ignore_sigint = (
+        "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+        "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", ignore_sigint, *SERVE[1:], "--state", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    match = _URL.search(process.stdout.readline())
+    assert match is not None, process
+    boto3.client(
+        "ecr",
+        region_name="us-east-1",
+        endpoint_url=match.group(1),
+        aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+        aws_secret_access_key="secret",
+    ).create_repository(repositoryName="kept")
+    process.send_signal(sig)
+    try:
+        _, stderr = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise AssertionError(f"serve outlived {how}") from None
+    assert process.returncode == 0, stderr
+    assert "pytest-ecr: stopped" in stderr
+    assert "kept" in path.read_text()

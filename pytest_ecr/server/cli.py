@@ -15,6 +15,7 @@ import importlib
 import importlib.metadata
 import json
 import re
+import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -219,14 +220,32 @@ def main(argv: Sequence[str] | None = None, stop: threading.Event | None = None)
     )
     if args.tls:
         print(f"pytest-ecr: TLS: trust the CA certificate in {args.ca_file or server.ca_file}", flush=True)
+    stopping = stop or threading.Event()
+    previous = _stop_on_signals(stopping)
     try:
-        (stop or threading.Event()).wait()
+        stopping.wait()
     except KeyboardInterrupt:
         pass
     finally:
         server.stop()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
         print("pytest-ecr: stopped", file=sys.stderr, flush=True)
     return 0
+
+
+def _stop_on_signals(stopping: threading.Event) -> dict[int, Any]:
+    """Ctrl-C and SIGTERM (``kill``, ``docker stop``, systemd) stop the server cleanly, its state
+    saved. Set here rather than left to Python's default: a process started in the background by a
+    shell without job control inherits SIGINT ignored, and Python then never raises
+    KeyboardInterrupt. Only in the main thread, the one Python lets set handlers; returns the
+    handlers they replace, put back when the server stops."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous: dict[int, Any] = {}
+    for number in (signal.SIGINT, signal.SIGTERM):
+        previous[number] = signal.signal(number, lambda *_: stopping.set())
+    return previous
 
 
 if __name__ == "__main__":  # pragma: no cover
