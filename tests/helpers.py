@@ -247,8 +247,11 @@ def serve_in_thread(
 
     class Recorded(EcrServer):
         def start(self) -> EcrServer:
+            # recorded once start() has returned: before, the server may listen but not yet be
+            # known to the transport as local (a request to it is then blocked as leaving)
+            started = super().start()
             made.append(self)
-            return super().start()
+            return started
 
     monkeypatch.setattr(cli, "EcrServer", Recorded)
     stop = threading.Event()

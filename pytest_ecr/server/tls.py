@@ -11,6 +11,7 @@ covers every account). Clients trust the run's CA from the PEM file (``AWS_CA_BU
 from __future__ import annotations
 
 import functools
+import os
 import ssl
 from pathlib import Path
 from typing import Any
@@ -57,8 +58,14 @@ class RunCA:
         return bytes(self._ca.cert_pem.bytes())
 
     def write_ca(self, path: str | Path) -> Path:
+        # whole or not at all: a script waiting for --ca-file to appear must never read half of it
         target = Path(path)
-        target.write_bytes(self.ca_pem)
+        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        try:
+            partial.write_bytes(self.ca_pem)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
         return target
 
     def write_certs_dir(self, directory: Path, hosts: list[str]) -> Path:
